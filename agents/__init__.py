@@ -1,0 +1,1 @@
+"""Pluggable agents: planners and learners (plain NumPy/PyTorch/gymnasium)."""

@@ -1,0 +1,1 @@
+"""Environments: the tabular MDP model, gymnasium envs of our own, wrappers."""

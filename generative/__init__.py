@@ -1,0 +1,1 @@
+"""Generative models: PixelRNN, PixelCNN, autoencoders, VAE, GAN, their losses and metrics."""

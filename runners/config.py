@@ -1,0 +1,123 @@
+"""Typed configs: dataclass defaults, ``key=value`` overrides (dotted for nested), validated by OmegaConf.
+
+Every experiment's ``Config`` derives from :class:`RunConfig`, which holds what the runner owns
+(seed, device, budget, evaluation cadence, logger); the experiment adds its own fields and may
+change the defaults of these.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Optional
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from runners.errors import GymlabError
+
+
+@dataclass
+class LoggerConfig:
+    mode: Optional[str] = None  # online | offline | disabled; None: $WANDB_MODE, else offline
+    project: str = "gymlab"
+    group: Optional[str] = None
+    tags: list = field(default_factory=list)
+
+
+@dataclass
+class RunConfig:
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    steps: int = 1000  # budget in train_step calls
+    epochs: Optional[float] = None  # budget in epochs (overrides steps; uses steps_per_epoch)
+    seconds: Optional[float] = None  # wall-clock budget (stops at whichever comes first)
+    eval_every: int = 100  # train steps between evaluations (the last step always evaluates)
+    log_every: int = 1  # train steps between scalar logs
+    checkpoint_every: int = 0  # 0: at every evaluation
+    media_every_eval: bool = False  # media at every evaluation, not only the last
+    sanity: bool = False  # babysitting checks before training (issue 9)
+    out: str = "runs"  # parent folder of run directories
+    run_dir: Optional[str] = None  # explicit run directory (default: <out>/<name>-<timestamp>)
+    progress: bool = True
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+
+
+def flat_keys(cfg_cls) -> list[str]:
+    """All valid dotted keys of a config dataclass."""
+    keys = []
+    for f in dataclasses.fields(cfg_cls):
+        t = f.default_factory if f.default_factory is not dataclasses.MISSING else None
+        if t is not None and dataclasses.is_dataclass(t):
+            keys += [f"{f.name}.{k}" for k in flat_keys(t)]
+        else:
+            keys.append(f.name)
+    return keys
+
+
+def parse_overrides(items: list[str]) -> list[str]:
+    out = []
+    for item in items:
+        if "=" not in item or item.startswith("="):
+            raise GymlabError(f"bad override {item!r}: expected key=value (e.g. lr=0.1 or logger.mode=disabled)")
+        out.append(item)
+    return out
+
+
+def build(cfg_cls, overrides: list[str] = (), base: Optional[dict] = None):
+    """Return a validated instance of ``cfg_cls`` with ``base`` (a saved config) and overrides applied."""
+    overrides = parse_overrides(list(overrides))
+    schema = OmegaConf.structured(cfg_cls)
+    valid = flat_keys(cfg_cls)
+    try:
+        if base is not None:
+            schema = OmegaConf.merge(schema, base)
+    except OmegaConfBaseException as e:
+        raise GymlabError(f"saved config does not fit {cfg_cls.__name__}: {_one_line(e)}") from None
+    for item in overrides:
+        key, value = item.split("=", 1)
+        if key not in valid:
+            import difflib
+
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise GymlabError(f"unknown key {key!r}{hint}; valid keys: {', '.join(valid)}")
+        try:
+            schema = OmegaConf.merge(schema, OmegaConf.from_dotlist([item]))
+        except OmegaConfBaseException as e:
+            want = _type_of(cfg_cls, key)
+            raise GymlabError(f"bad value for {key!r}: {value!r} is not {want}; valid keys: {', '.join(valid)}") from None
+    cfg = OmegaConf.to_object(schema)
+    _check_runner_fields(cfg)
+    return cfg
+
+
+def _type_of(cfg_cls, key: str) -> str:
+    cls = cfg_cls
+    parts = key.split(".")
+    for part in parts[:-1]:
+        f = {f.name: f for f in dataclasses.fields(cls)}[part]
+        cls = f.default_factory
+    f = {f.name: f for f in dataclasses.fields(cls)}[parts[-1]]
+    t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    return f"a valid {t}"
+
+
+def _check_runner_fields(cfg) -> None:
+    if cfg.logger.mode not in (None, "online", "offline", "disabled"):
+        raise GymlabError(f"bad value for 'logger.mode': {cfg.logger.mode!r}; valid: online, offline, disabled")
+    if cfg.steps < 1 and cfg.epochs is None:
+        raise GymlabError(f"bad value for 'steps': {cfg.steps}; it must be at least 1")
+    if cfg.eval_every < 1:
+        raise GymlabError(f"bad value for 'eval_every': {cfg.eval_every}; it must be at least 1")
+
+
+def to_dict(cfg) -> dict:
+    return OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
+
+
+def to_yaml(cfg) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split())

@@ -1,0 +1,95 @@
+"""`softmax` (and `svm`): a linear classifier on the embedded digits, trained by minibatch SGD on
+the analytic gradient of vision.linear."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from runners.config import RunConfig  # noqa: E402
+from runners.registry import register  # noqa: E402
+from vision import linear  # noqa: E402
+from vision.datasets import load_digits_split, standardize  # noqa: E402
+
+
+@dataclass
+class LinearConfig(RunConfig):
+    steps: int = 500
+    eval_every: int = 50
+    lr: float = 0.5
+    reg: float = 1e-3
+    batch_size: int = 64
+    data: str = "digits"
+
+
+class LinearExperiment:
+    loss_name = "softmax"
+    Config = LinearConfig
+
+    def setup(self, cfg: LinearConfig, ctx):
+        if cfg.data != "digits":
+            from runners.errors import GymlabError
+
+            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: digits")
+        self.cfg, self.device = cfg, ctx.device
+        ds = load_digits_split(cfg.seed)
+        xtr, xva, xte = standardize(ds.train.x, ds.val.x, ds.test.x)
+        self.xtr, self.ytr = linear.add_bias(xtr).to(ctx.device), ds.train.y.to(ctx.device)
+        self.xva, self.yva = xva.to(ctx.device), ds.val.y.to(ctx.device)
+        self.xte, self.yte = xte.to(ctx.device), ds.test.y.to(ctx.device)
+        g = torch.Generator().manual_seed(cfg.seed)
+        self.W = linear.init_weights(xtr.shape[1], ds.num_classes, g).to(ctx.device)
+        self.loss_fn = linear.LOSSES[self.loss_name]
+        self.steps_per_epoch = math.ceil(len(self.ytr) / cfg.batch_size)
+        self.step = 0
+
+    def _batch(self):
+        """Minibatch `step` of a permutation that depends only on (seed, epoch): resumable for free."""
+        epoch, i = divmod(self.step, self.steps_per_epoch)
+        g = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
+        perm = torch.randperm(len(self.ytr), generator=g)
+        idx = perm[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size].to(self.device)
+        return self.xtr[idx], self.ytr[idx]
+
+    def train_step(self):
+        x, y = self._batch()
+        loss, dW = self.loss_fn(self.W, x, y, self.cfg.reg)
+        self.W -= self.cfg.lr * dW
+        self.step += 1
+        return {"train/loss": loss.item(), "train/epoch": self.step / self.steps_per_epoch}
+
+    def evaluate(self):
+        acc = lambda x, y: (linear.predict(self.W, x) == y).float().mean().item()  # noqa: E731
+        return {"eval/accuracy": acc(self.xte, self.yte), "eval/val_accuracy": acc(self.xva, self.yva),
+                "eval/train_accuracy": acc(self.xtr[:, :-1], self.ytr)}
+
+    def media(self):
+        """The learned weights of each class, drawn as 8x8 templates (the notes' 'template matching')."""
+        fig, axes = plt.subplots(1, 10, figsize=(10, 1.3))
+        for c, ax in enumerate(axes):
+            ax.imshow(self.W[:-1, c].reshape(8, 8).cpu(), cmap="RdBu_r")
+            ax.set_title(str(c))
+            ax.axis("off")
+        return {"templates": fig}
+
+    def state_dict(self):
+        return {"W": self.W.cpu().clone(), "step": self.step}
+
+    def load_state_dict(self, state):
+        self.W = state["W"].to(self.device)
+        self.step = state["step"]
+
+
+@register("softmax", data="digits", description="linear softmax classifier, analytic gradient, SGD")
+class Softmax(LinearExperiment):
+    loss_name = "softmax"
+
+
+@register("svm", data="digits", description="linear multiclass SVM (hinge loss), analytic gradient, SGD")
+class SVM(LinearExperiment):
+    loss_name = "svm"

@@ -1,0 +1,350 @@
+"""The loop that every experiment runs in: seeding, device, budget, evaluation, checkpoints,
+resume, the NaN guard, Ctrl-C, logging and the run directory.
+
+    runs/<experiment>-<timestamp>/config.yaml    the resolved config
+                                  summary.json   final metrics, versions, seed, wall time
+                                  metrics.jsonl  every logged row (step, metrics), for plots without W&B
+                                  checkpoints/   latest.pt and best.pt
+                                  media/         what media() returned, as files
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import random
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from runners import checkpoint as ckpt
+from runners import config as config_mod
+from runners import registry
+from runners.errors import GymlabError
+from runners.media import save_media
+from runners.wandb_logger import WandbLogger
+
+
+class NonFiniteError(GymlabError):
+    pass
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise GymlabError(f"bad value for 'device': {name!r}; valid: auto, cpu, cuda, cuda:N, mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise GymlabError("device=cuda was asked for but torch sees no CUDA device; use device=auto or device=cpu")
+    return dev
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
+    for mod in ("gymnasium", "wandb"):
+        try:
+            out[mod] = __import__(mod).__version__
+        except Exception:  # noqa: BLE001
+            pass
+    return out
+
+
+def _new_run_dir(cfg, name: str) -> Path:
+    if cfg.run_dir:
+        path = Path(cfg.run_dir)
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = Path(cfg.out) / f"{name}-{stamp}"
+        i = 1
+        while path.exists():
+            path = Path(cfg.out) / f"{name}-{stamp}-{i}"
+            i += 1
+    if (path / "summary.json").exists() or (path / "checkpoints" / "latest.pt").exists():
+        raise GymlabError(f"run directory {path} already holds a run; use 'gymlab resume {path}' or another run_dir")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _is_bad(v) -> bool:
+    try:
+        return not math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _scalars(metrics: dict) -> dict:
+    out = {}
+    for k, v in metrics.items():
+        if isinstance(v, torch.Tensor) and v.numel() == 1:
+            v = v.item()
+        if isinstance(v, (np.floating, np.integer)):
+            v = v.item()
+        if isinstance(v, (int, float, bool)):
+            out[k] = v
+    return out
+
+
+class _Interrupt:
+    """First Ctrl-C asks the loop to stop at the next step boundary; a second one stops at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = None
+
+    def __enter__(self):
+        try:
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread
+            self._old = None
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+class Run:
+    """One run of one experiment; ``execute()`` returns the summary dict."""
+
+    def __init__(self, name: str, cfg, run_dir: Path, *, resume_payload: dict | None = None, quiet: bool = False):
+        self.name, self.cfg, self.run_dir, self.quiet = name, cfg, Path(run_dir), quiet
+        self.spec = registry.get(name)
+        self.resume_payload = resume_payload
+        self.rank = int(os.environ.get("RANK", "0"))
+
+    # ---------------------------------------------------------------- helpers
+    def _log_row(self, step: int, metrics: dict) -> None:
+        if self.rank != 0 or not metrics:
+            return
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps({"step": step, **metrics}) + "\n")
+        self.logger.log(metrics, step=step)
+
+    def _better(self, value, best) -> bool:
+        if value is None or _is_bad(value):
+            return False
+        if best is None:
+            return True
+        return value > best if self.spec.mode == "max" else value < best
+
+    def _save(self, step: int, best_value, elapsed: float, *, is_best: bool) -> None:
+        if self.rank != 0:
+            return
+        payload = {"step": step, "state": self.exp.state_dict(), "rng": ckpt.rng_state(),
+                   "best": best_value, "elapsed": elapsed, "experiment": self.name}
+        ckpt.save(self.run_dir / "checkpoints" / "latest.pt", payload)
+        if is_best:
+            ckpt.save(self.run_dir / "checkpoints" / "best.pt", payload)
+
+    def _media(self, step: int) -> None:
+        if self.rank != 0:
+            return
+        items = self.exp.media() if hasattr(self.exp, "media") else {}
+        if items:
+            files = save_media(items, self.run_dir / "media")
+            self.logger.log_media(files, step=step)
+
+    # ---------------------------------------------------------------- the loop
+    def execute(self) -> dict:
+        cfg, spec = self.cfg, self.spec
+        seed_everything(cfg.seed)
+        device = pick_device(cfg.device)
+        cfg_dict = config_mod.to_dict(cfg)
+        if self.rank == 0 and self.resume_payload is None:
+            ckpt.atomic_write_text(self.run_dir / "config.yaml",
+                                   yaml.safe_dump({"experiment": self.name, **cfg_dict}, sort_keys=False))
+        self.logger = WandbLogger(
+            cfg.logger.mode if self.rank == 0 else "disabled",
+            cfg.logger.project, self.run_dir, f"{self.name}-s{cfg.seed}", {"experiment": self.name, **cfg_dict},
+            group=cfg.logger.group, tags=cfg.logger.tags)
+        ctx = registry.Context(device=device, seed=cfg.seed, run_dir=self.run_dir,
+                               log=lambda m: self._log_row(self._step, _scalars(m)),
+                               rank=self.rank, world_size=int(os.environ.get("WORLD_SIZE", "1")))
+        self._step = 0
+        self.exp = spec.cls()
+        self.exp.setup(cfg, ctx)
+
+        if cfg.sanity:
+            from runners.sanity import run_sanity
+
+            report = run_sanity(self.exp, cfg)
+            self._log_row(0, {f"sanity/{k}": v for k, v in report.items() if isinstance(v, (int, float))})
+            if not self.quiet:
+                for k, v in report.items():
+                    print(f"sanity {k}: {v}", file=sys.stderr)
+
+        total = cfg.steps
+        if cfg.epochs is not None:
+            total = max(1, math.ceil(cfg.epochs * getattr(self.exp, "steps_per_epoch", 1)))
+        start, best, prior = 0, None, 0.0
+        if self.resume_payload is not None:
+            self.exp.load_state_dict(self.resume_payload["state"])
+            ckpt.set_rng_state(self.resume_payload["rng"])
+            start, best, prior = self.resume_payload["step"], self.resume_payload["best"], self.resume_payload["elapsed"]
+        ckpt_every = cfg.checkpoint_every or cfg.eval_every
+        t0 = time.perf_counter()
+        elapsed = lambda: prior + time.perf_counter() - t0  # noqa: E731
+        last_eval: dict = {}
+        step = start
+        bar = None
+        if cfg.progress and not self.quiet and self.rank == 0:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, initial=start, desc=self.name, file=sys.stderr, dynamic_ncols=True, leave=False)
+        status = "finished"
+        exit_code = 0
+        try:
+            with _Interrupt() as interrupt:
+                while step < total and not getattr(self.exp, "done", False):
+                    if cfg.seconds is not None and elapsed() >= cfg.seconds:
+                        break
+                    self._step = step + 1
+                    metrics = _scalars(self.exp.train_step() or {})
+                    bad = [k for k, v in metrics.items() if _is_bad(v)]
+                    if bad:
+                        raise NonFiniteError(
+                            f"non-finite {', '.join(bad)} at step {step + 1}; stopped, the last good checkpoint "
+                            f"is {self.run_dir / 'checkpoints' / 'latest.pt'} (try a lower learning rate)")
+                    step += 1
+                    if step % cfg.log_every == 0:
+                        self._log_row(step, metrics)
+                    is_last = step >= total or getattr(self.exp, "done", False) or (
+                        cfg.seconds is not None and elapsed() >= cfg.seconds)
+                    if step % cfg.eval_every == 0 or is_last:
+                        last_eval = _scalars(self.exp.evaluate() or {})
+                        self._log_row(step, last_eval)
+                        value = last_eval.get(spec.metric)
+                        is_best = self._better(value, best)
+                        if is_best:
+                            best = value
+                        if cfg.media_every_eval and not is_last:
+                            self._media(step)
+                        if step % ckpt_every == 0 or is_last or is_best:
+                            self._save(step, best, elapsed(), is_best=is_best)
+                    elif cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+                        self._save(step, best, elapsed(), is_best=False)
+                    if bar is not None:
+                        bar.update(1)
+                        shown = {k.split("/")[-1]: f"{v:.4g}" for k, v in list({**metrics, **last_eval}.items())[:4]
+                                 if isinstance(v, (int, float))}
+                        bar.set_postfix(shown, refresh=False)
+                    if interrupt.requested:
+                        self._save(step, best, elapsed(), is_best=False)
+                        status = "interrupted"
+                        break
+        except KeyboardInterrupt:
+            status = "interrupted"
+        except BaseException:
+            exit_code = 1
+            self.logger.finish(exit_code=1)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        wall = elapsed()
+        if status == "interrupted":
+            self.logger.finish(exit_code=130)
+            raise RunInterrupted(self.run_dir, step)
+        if not last_eval:  # e.g. resumed after the last step, or a seconds budget hit before any step
+            last_eval = _scalars(self.exp.evaluate() or {})
+        self._media(step)
+        steps_done = step - start
+        summary = {
+            **last_eval,
+            "experiment": self.name,
+            "seed": cfg.seed,
+            "steps": step,
+            "best": best,
+            "metric": spec.metric,
+            "time/wall_s": wall,
+            "time/steps_per_s": steps_done / max(time.perf_counter() - t0, 1e-9),
+            "device": str(device),
+            "versions": versions(),
+            "run_dir": str(self.run_dir),
+        }
+        wdir = self.logger.dir
+        if wdir:
+            summary["wandb_dir"] = wdir
+        if self.rank == 0:
+            ckpt.atomic_write_json(self.run_dir / "summary.json", summary)
+            self.logger.summary(_scalars(summary))
+        self.logger.finish()
+        return summary
+
+
+class RunInterrupted(GymlabError):
+    def __init__(self, run_dir: Path, step: int):
+        super().__init__(f"interrupted at step {step}; checkpoint saved, continue with: gymlab resume {run_dir}")
+        self.run_dir, self.step = run_dir, step
+
+
+# -------------------------------------------------------------------- entry points
+def run(name: str, overrides=(), *, quiet: bool = False) -> dict:
+    spec = registry.get(name)
+    cfg = config_mod.build(spec.config_cls, list(overrides))
+    run_dir = _new_run_dir(cfg, name) if int(os.environ.get("RANK", "0")) == 0 else Path(cfg.run_dir or ".")
+    return Run(name, cfg, run_dir, quiet=quiet).execute()
+
+
+def load_run(run_dir) -> tuple[str, object]:
+    run_dir = Path(run_dir)
+    path = run_dir / "config.yaml"
+    if not run_dir.is_dir():
+        raise GymlabError(f"no run directory {run_dir}; runs live under runs/<experiment>-<timestamp>")
+    if not path.exists():
+        raise GymlabError(f"{run_dir} is not a run directory: it has no config.yaml")
+    try:
+        saved = yaml.safe_load(path.read_text())
+        name = saved.pop("experiment")
+    except Exception:  # noqa: BLE001
+        raise GymlabError(f"{path} is unreadable; it should be the YAML written by gymlab run") from None
+    spec = registry.get(name)
+    return name, config_mod.build(spec.config_cls, [], base=saved)
+
+
+def resume(run_dir, overrides=(), *, quiet: bool = False) -> dict:
+    """Continue an interrupted run from checkpoints/latest.pt (overrides may extend the budget)."""
+    name, cfg = load_run(run_dir)
+    if overrides:
+        cfg = config_mod.build(registry.get(name).config_cls, list(overrides), base=config_mod.to_dict(cfg))
+    payload = ckpt.load(Path(run_dir) / "checkpoints" / "latest.pt")
+    return Run(name, cfg, Path(run_dir), resume_payload=payload, quiet=quiet).execute()
+
+
+def evaluate_run(run_dir, which: str = "best") -> dict:
+    """Rebuild the experiment of a run, load a checkpoint, and evaluate it."""
+    name, cfg = load_run(run_dir)
+    path = Path(run_dir) / "checkpoints" / f"{which}.pt"
+    if which == "best" and not path.exists():
+        path = Path(run_dir) / "checkpoints" / "latest.pt"
+    payload = ckpt.load(path)
+    seed_everything(cfg.seed)
+    spec = registry.get(name)
+    exp = spec.cls()
+    ctx = registry.Context(device=pick_device(cfg.device), seed=cfg.seed, run_dir=Path(run_dir), log=lambda m: None)
+    exp.setup(cfg, ctx)
+    exp.load_state_dict(payload["state"])
+    metrics = _scalars(exp.evaluate() or {})
+    return {**metrics, "experiment": name, "checkpoint": str(path), "step": payload["step"]}
