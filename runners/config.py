@@ -39,6 +39,8 @@ class RunConfig:
     out: str = "runs"  # parent folder of run directories
     run_dir: Optional[str] = None  # explicit run directory (default: <out>/<name>-<timestamp>)
     progress: bool = True
+    amp: bool = False  # bf16 autocast (experiments run forward passes under ctx.autocast())
+    compile: bool = False  # torch.compile the model (ctx.prepare_model)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
 
 

@@ -181,7 +181,8 @@ class Run:
             group=cfg.logger.group, tags=cfg.logger.tags)
         ctx = registry.Context(device=device, seed=cfg.seed, run_dir=self.run_dir,
                                log=lambda m: self._log_row(self._step, _scalars(m)),
-                               rank=self.rank, world_size=int(os.environ.get("WORLD_SIZE", "1")))
+                               rank=self.rank, world_size=int(os.environ.get("WORLD_SIZE", "1")),
+                               amp=cfg.amp, compile=cfg.compile)
         self._step = 0
         self.exp = spec.cls()
         self.exp.setup(cfg, ctx)
@@ -235,7 +236,7 @@ class Run:
                     if step % cfg.eval_every == 0 or is_last:
                         last_eval = _scalars(self.exp.evaluate() or {})
                         self._log_row(step, last_eval)
-                        value = last_eval.get(spec.metric)
+                        value = last_eval.get(spec.select, last_eval.get(spec.metric))
                         is_best = self._better(value, best)
                         if is_best:
                             best = value

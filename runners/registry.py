@@ -33,7 +33,13 @@ from runners.errors import GymlabError
 
 @dataclass
 class Context:
-    """What the runner hands an experiment in ``setup``."""
+    """What the runner hands an experiment in ``setup``.
+
+    Experiments with an ``nn.Module`` call ``model = ctx.prepare_model(model)`` (device, optional
+    ``torch.compile``, DistributedDataParallel under torchrun), take each global batch's share with
+    ``idx = ctx.shard(idx)``, and run forward passes under ``with ctx.autocast():`` (bf16 when
+    ``amp=true``). With one process and the defaults all three are no-ops apart from ``.to(device)``.
+    """
 
     device: torch.device
     seed: int
@@ -41,6 +47,26 @@ class Context:
     log: Callable[[dict], None]  # extra scalars outside train_step (rarely needed)
     rank: int = 0
     world_size: int = 1
+    amp: bool = False
+    compile: bool = False
+
+    def prepare_model(self, model: torch.nn.Module) -> torch.nn.Module:
+        model = model.to(self.device)
+        if self.compile:
+            model = torch.compile(model)
+        if self.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            model = DistributedDataParallel(model, device_ids=ids)
+        return model
+
+    def shard(self, idx: torch.Tensor) -> torch.Tensor:
+        """This process's share of a global batch of indices (all of it with one process)."""
+        return idx[self.rank::self.world_size] if self.world_size > 1 else idx
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
 
 
 @dataclass
@@ -51,6 +77,7 @@ class Spec:
     data: str
     metric: str
     mode: str  # "max" or "min"
+    select: str  # the metric that picks checkpoints/best.pt (a validation metric, not the test one)
 
     @property
     def config_cls(self) -> type:
@@ -62,7 +89,7 @@ _loaded = False
 
 
 def register(name: str, *, description: str = "", data: str = "", metric: str = "eval/accuracy",
-             mode: str = "max"):
+             mode: str = "max", select: str | None = None):
     """Class decorator: make an experiment runnable as ``gymlab run NAME``."""
     if mode not in ("max", "min"):
         raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
@@ -71,7 +98,7 @@ def register(name: str, *, description: str = "", data: str = "", metric: str = 
         if not dataclasses.is_dataclass(getattr(cls, "Config", None)):
             raise TypeError(f"experiment {name!r} needs a dataclass attribute Config")
         doc = description or ((cls.__doc__ or "").strip().splitlines() or [""])[0]
-        _REGISTRY[name] = Spec(name, cls, doc, data, metric, mode)
+        _REGISTRY[name] = Spec(name, cls, doc, data, metric, mode, select or metric)
         return cls
 
     return wrap

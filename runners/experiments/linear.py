@@ -85,11 +85,11 @@ class LinearExperiment:
         self.step = state["step"]
 
 
-@register("softmax", data="digits", description="linear softmax classifier, analytic gradient, SGD")
+@register("softmax", data="digits", select="eval/val_accuracy", description="linear softmax classifier, analytic gradient, SGD")
 class Softmax(LinearExperiment):
     loss_name = "softmax"
 
 
-@register("svm", data="digits", description="linear multiclass SVM (hinge loss), analytic gradient, SGD")
+@register("svm", data="digits", select="eval/val_accuracy", description="linear multiclass SVM (hinge loss), analytic gradient, SGD")
 class SVM(LinearExperiment):
     loss_name = "svm"
