@@ -67,9 +67,12 @@ def parse_overrides(items: list[str]) -> list[str]:
 
 def build(cfg_cls, overrides: list[str] = (), base: Optional[dict] = None):
     """Return a validated instance of ``cfg_cls`` with ``base`` (a saved config) and overrides applied."""
-    overrides = parse_overrides(list(overrides))
-    schema = OmegaConf.structured(cfg_cls)
     valid = flat_keys(cfg_cls)
+    try:
+        overrides = parse_overrides(list(overrides))
+    except GymlabError as e:
+        raise GymlabError(f"{e}; valid keys: {', '.join(valid)}") from None
+    schema = OmegaConf.structured(cfg_cls)
     try:
         if base is not None:
             schema = OmegaConf.merge(schema, base)
