@@ -3,10 +3,34 @@
 ``load_digits_split(seed)`` returns train/val/test splits of scikit-learn's 8x8 digits
 (1,797 images, 16 grey levels) as float tensors in [0, 1] of shape (N, 1, 8, 8) and int64 labels.
 The split is stratified and depends only on the seed: 60% train, 20% validation, 20% test.
+
+MNIST, Fashion-MNIST and CIFAR-10 from their standard files, without torchvision.
+
+Files live in a cache folder, ``<root>/<name>/`` with ``root`` = the ``root=`` argument, else
+``$GYMLAB_DATA``, else ``~/.cache/gymlab/data``. Missing files are downloaded (urllib) from the
+first mirror that answers and checked against their published MD5; offline with no files,
+``FileNotFoundError`` names the files and the folder to put them in.
+
+Formats:
+  IDX (MNIST, Fashion-MNIST; optionally gzipped): a 4-byte magic 0x00 0x00 <type> <ndim>, then ndim
+      big-endian uint32 sizes, then the data in C order (type 0x08: uint8).
+  CIFAR-10 python batches: pickles of a dict with b"data" (N, 3072) uint8 (1024 red, 1024 green,
+      1024 blue, each 32x32 row-major) and b"labels" (N ints); shipped in cifar-10-python.tar.gz.
+
+``load(name, seed)`` returns any of them as a ``Dataset`` (train/val/test ``Split``s of float
+tensors in [0, 1], shape (N, C, H, W), and int64 labels).
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
+import os
+import pickle
+import tarfile
+import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -62,3 +86,220 @@ def standardize(train: torch.Tensor, *others: torch.Tensor, eps: float = 1e-8):
     std = torch.where(std > eps, std, torch.ones_like(std))
     out = [(t.reshape(len(t), -1) - mean) / std for t in (train, *others)]
     return out[0] if not others else tuple(out)
+
+
+# ----------------------------------------------------------------------------- standard files
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
+
+
+@dataclass
+class Source:
+    """Where a dataset's files come from: mirrors (URL prefixes) and each file's MD5.
+
+    ``archive``: a tar.gz to download instead of the files, which are then extracted from it into
+    ``<folder>/<subdir>``.
+    """
+
+    name: str
+    mirrors: list
+    files: dict  # file name -> md5
+    archive: Optional[tuple] = None  # (file name, md5)
+    subdir: str = ""
+
+
+_IDX = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz")
+SOURCES = {
+    "mnist": Source("mnist", ["https://ossci-datasets.s3.amazonaws.com/mnist/",
+                              "http://yann.lecun.com/exdb/mnist/"],
+                    dict(zip(_IDX, ["f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
+                                    "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"]))),
+    "fashion-mnist": Source("fashion-mnist", ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+                                              "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"],
+                            dict(zip(_IDX, ["8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
+                                            "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"]))),
+    "cifar10": Source("cifar10", ["https://www.cs.toronto.edu/~kriz/"],
+                      {"data_batch_1": "c99cafc152244af753f735de768cd75f",
+                       "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+                       "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+                       "data_batch_4": "634d18415352ddfa80567beed471001a",
+                       "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+                       "test_batch": "40351d587109b95175f43aff81a1287e",
+                       "batches.meta": "5ff9c542aee3614f3951f8cda6e48888"},
+                      archive=("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"),
+                      subdir="cifar-10-batches-py"),
+}
+
+
+def data_root(root=None) -> Path:
+    """The cache folder: ``root``, else $GYMLAB_DATA, else ~/.cache/gymlab/data."""
+    if root is not None:
+        return Path(root).expanduser()
+    return Path(os.environ.get("GYMLAB_DATA", "~/.cache/gymlab/data")).expanduser()
+
+
+def md5sum(path, chunk: int = 1 << 20) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_md5(path, expected: str) -> None:
+    """ValueError when the file's MD5 is not ``expected`` (a truncated or wrong download)."""
+    got = md5sum(path)
+    if got != expected:
+        raise ValueError(f"checksum mismatch for {path}: md5 {got}, expected {expected}; delete it and retry")
+
+
+def _download(url: str, dest: Path, timeout: float = 60.0) -> None:
+    part = dest.with_name(dest.name + ".part")
+    with urllib.request.urlopen(url, timeout=timeout) as r, open(part, "wb") as f:
+        while block := r.read(1 << 20):
+            f.write(block)
+    part.replace(dest)
+
+
+def _fetch_file(name: str, md5: str, folder: Path, mirrors: list) -> Optional[str]:
+    """Download ``name`` into ``folder`` from the first mirror that works; return the last error or None."""
+    error = None
+    for mirror in mirrors:
+        dest = folder / name
+        try:
+            _download(mirror + name, dest)
+        except OSError as e:  # URLError, HTTPError, timeouts and file errors are all OSErrors
+            error = f"{mirror + name}: {e}"
+            continue
+        if md5sum(dest) != md5:
+            dest.unlink()
+            error = f"{mirror + name}: checksum mismatch"
+            continue
+        return None
+    return error
+
+
+def fetch(source: Source, root=None, download: bool = True, verify: bool = True) -> Path:
+    """Make sure ``source``'s files are in ``<root>/<name>/[subdir]``; return that folder.
+
+    Present files are checked against their MD5 (``verify``); absent ones downloaded when
+    ``download``; otherwise, or when every mirror fails, one FileNotFoundError that names the
+    missing files, the folder and where to get them.
+    """
+    folder = data_root(root) / source.name
+    target = folder / source.subdir if source.subdir else folder
+    missing = [n for n in source.files if not (target / n).exists()]
+    error = None
+    if missing and download:
+        folder.mkdir(parents=True, exist_ok=True)
+        if source.archive is not None:
+            arch, arch_md5 = source.archive
+            if not (folder / arch).exists():
+                error = _fetch_file(arch, arch_md5, folder, source.mirrors)
+            if error is None:
+                check_md5(folder / arch, arch_md5)
+                with tarfile.open(folder / arch, "r:gz") as tar:
+                    tar.extractall(folder, filter="data")
+        else:
+            for n in missing:
+                error = _fetch_file(n, source.files[n], folder, source.mirrors) or error
+        missing = [n for n in source.files if not (target / n).exists()]
+    if missing:
+        what = (f"{source.archive[0]} (or its {source.subdir}/ folder)" if source.archive
+                else ", ".join(missing))
+        why = f"download failed ({error})" if error else "download=False" if not download else "not in the archive"
+        raise FileNotFoundError(
+            f"{source.name}: missing {', '.join(missing)} in {target}; {why}. Put {what} from "
+            f"{source.mirrors[0]} into {folder}, or point root= / $GYMLAB_DATA at a folder that has them")
+    if verify:
+        for n, md5 in source.files.items():
+            check_md5(target / n, md5)
+    return target
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (gzipped when its name ends in .gz) into a numpy array."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+    types = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    if raw[2] not in types:
+        raise ValueError(f"{path}: unknown IDX data type 0x{raw[2]:02x}")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=types[raw[2]], offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: header says shape {shape} but holds {data.size} values")
+    return data.reshape(shape)
+
+
+def write_idx(path, array: np.ndarray) -> None:
+    """Write a uint8 array as an IDX file (gzipped when the name ends in .gz)."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in array.shape)
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(header + array.tobytes())
+
+
+def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 python batch: images (N, 3, 32, 32) uint8 and labels (N,) int64."""
+    with open(path, "rb") as f:
+        d = pickle.load(f, encoding="bytes")
+    x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    y = np.asarray(d[b"labels"], dtype=np.int64)
+    return x, y
+
+
+def write_cifar_batch(path, images: np.ndarray, labels) -> None:
+    """Write (N, 3, 32, 32) uint8 images and labels in the CIFAR-10 python batch format."""
+    data = np.ascontiguousarray(images, dtype=np.uint8).reshape(len(images), -1)
+    with open(path, "wb") as f:
+        pickle.dump({b"batch_label": b"gymlab", b"labels": [int(v) for v in labels], b"data": data,
+                     b"filenames": [b"%d.png" % i for i in range(len(data))]}, f)
+
+
+def _holdout(x: np.ndarray, y: np.ndarray, xte: np.ndarray, yte: np.ndarray, seed: int, val_fraction: float,
+             name: str, num_classes: int) -> Dataset:
+    """A stratified validation split (by seed) from the official training set; the test set as published."""
+    from sklearn.model_selection import train_test_split
+
+    strat = y if np.unique(y, return_counts=True)[1].min() >= 2 else None  # tiny sets: plain random split
+    tr, va = train_test_split(np.arange(len(y)), test_size=val_fraction, stratify=strat, random_state=seed)
+
+    def split(xs, ys):
+        return Split(torch.from_numpy(xs.astype(np.float32) / 255.0), torch.from_numpy(ys.astype(np.int64)))
+
+    return Dataset(split(x[tr], y[tr]), split(x[va], y[va]), split(xte, yte), num_classes, name)
+
+
+def load_idx_dataset(name: str, seed: int = 0, root=None, download: bool = True, verify: bool = True,
+                     val_fraction: float = 1 / 12) -> Dataset:
+    """MNIST or Fashion-MNIST: (N, 1, 28, 28) floats in [0, 1]; 55,000 / 5,000 / 10,000 by default."""
+    folder = fetch(SOURCES[name], root, download, verify)
+    x, y = read_idx(folder / _IDX[0]), read_idx(folder / _IDX[1])
+    xte, yte = read_idx(folder / _IDX[2]), read_idx(folder / _IDX[3])
+    return _holdout(x[:, None], y, xte[:, None], yte, seed, val_fraction, name, 10)
+
+
+def load_cifar10(seed: int = 0, root=None, download: bool = True, verify: bool = True,
+                 val_fraction: float = 0.1) -> Dataset:
+    """CIFAR-10: (N, 3, 32, 32) floats in [0, 1]; 45,000 / 5,000 / 10,000 by default."""
+    folder = fetch(SOURCES["cifar10"], root, download, verify)
+    parts = [read_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
+    x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    xte, yte = read_cifar_batch(folder / "test_batch")
+    return _holdout(x, y, xte, yte, seed, val_fraction, "cifar10", 10)
+
+
+def load(name: str, seed: int = 0, root=None, download: bool = True, verify: bool = True) -> Dataset:
+    """Any dataset by name: digits | mnist | fashion-mnist | cifar10."""
+    if name == "digits":
+        return load_digits_split(seed)
+    if name in ("mnist", "fashion-mnist"):
+        return load_idx_dataset(name, seed, root, download, verify)
+    if name == "cifar10":
+        return load_cifar10(seed, root, download, verify)
+    raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
