@@ -1,0 +1,127 @@
+"""`detector`: a YOLO-style single-shot detector (vision.detection) on the synthetic digit scenes,
+scored by mAP@0.5 (vision.boxes) on the test scenes."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from runners.config import RunConfig
+from runners.errors import GymlabError
+from runners.registry import register
+from vision.boxes import mean_average_precision
+from vision.detection import YOLO, GridEncoder, decode, yolo_loss
+from vision.scenes import draw_scenes, load_scenes
+
+
+def batch_indices(seed: int, step: int, n: int, batch_size: int) -> torch.Tensor:
+    """Minibatch ``step`` of a permutation that depends only on (seed, epoch): resumable for free."""
+    per_epoch = math.ceil(n / batch_size)
+    epoch, i = divmod(step, per_epoch)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+    return perm[i * batch_size:(i + 1) * batch_size]
+
+
+@dataclass
+class DetectorConfig(RunConfig):
+    steps: int = 500
+    eval_every: int = 250
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    data: str = "scenes"
+    n_train: int = 2000  # training scenes (the last n_val of them are held out for validation)
+    n_val: int = 200
+    n_test: int = 500
+    image_size: int = 32
+    max_digits: int = 3
+    width: int = 16  # encoder widths: width, 2 width, 4 width, 4 width (stride 8: a 4x4 grid on 32x32)
+    boxes_per_cell: int = 2
+    lambda_coord: float = 5.0
+    lambda_noobj: float = 0.5
+    score_threshold: float = 0.05
+    nms_iou: float = 0.5
+
+
+@register("detector", data="scenes", metric="eval/map50", select="eval/val_map50",
+          description="YOLO-style single-shot detector on digit scenes (grid, B boxes + C classes per cell)")
+class Detector:
+    Config = DetectorConfig
+
+    def setup(self, cfg: DetectorConfig, ctx):
+        if cfg.data != "scenes":
+            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: scenes")
+        if cfg.image_size % 8:
+            raise GymlabError(f"bad value for 'image_size': {cfg.image_size}; it must be a multiple of 8")
+        if not 0 < cfg.n_val < cfg.n_train:
+            raise GymlabError(f"bad value for 'n_val': {cfg.n_val}; it must be between 1 and n_train - 1")
+        self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
+        self.data = load_scenes(cfg.seed, cfg.n_train, cfg.n_test, size=cfg.image_size, max_digits=cfg.max_digits,
+                                min_px=round(cfg.image_size * 10 / 32), max_px=round(cfg.image_size / 2))
+        self.n_fit = cfg.n_train - cfg.n_val
+        w = cfg.width
+        model = YOLO(GridEncoder(1, (w, 2 * w, 4 * w, 4 * w)), 10, cfg.boxes_per_cell)
+        self.model = ctx.prepare_model(model)
+        self.opt = torch.optim.AdamW(self.model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, cfg.lr, total_steps=cfg.steps, pct_start=0.15)
+        self.steps_per_epoch = math.ceil(self.n_fit / cfg.batch_size)
+        self.step = 0
+
+    def _loss(self, out, idx):
+        tr = self.data.train
+        return yolo_loss(out, [tr.targets(i) for i in idx.tolist()], self.cfg.image_size, self.cfg.boxes_per_cell,
+                         self.cfg.lambda_coord, self.cfg.lambda_noobj)
+
+    def train_step(self):
+        idx = self.ctx.shard(batch_indices(self.cfg.seed, self.step, self.n_fit, self.cfg.batch_size))
+        self.model.train()
+        with self.ctx.autocast():
+            out = self.model(self.data.train.images[idx].to(self.device))
+        loss, parts = self._loss(out.float(), idx)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        if self.step < self.cfg.steps - 1:
+            self.sched.step()
+        self.step += 1
+        return {"train/loss": loss.item(), **{f"train/{k}": v for k, v in parts.items()},
+                "train/epoch": self.step / self.steps_per_epoch}
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor) -> list:
+        self.model.eval()
+        preds = []
+        for chunk in torch.split(images, 256):
+            with self.ctx.autocast():
+                out = self.model(chunk.to(self.device))
+            preds += decode(out, self.cfg.image_size, self.cfg.boxes_per_cell, self.cfg.score_threshold,
+                            self.cfg.nms_iou)
+        return preds
+
+    def _map(self, scenes, idx):
+        preds = self.predict(scenes.images[idx])
+        return mean_average_precision(preds, [scenes.targets(i) for i in idx])
+
+    def evaluate(self):
+        test_map, aps = self._map(self.data.test, list(range(len(self.data.test))))
+        val_map, _ = self._map(self.data.train, list(range(self.n_fit, self.cfg.n_train)))
+        return {"eval/map50": test_map, "eval/val_map50": val_map,
+                **{f"eval/ap50_class{c}": v for c, v in aps.items()}}
+
+    def media(self):
+        idx = list(range(8))
+        preds = self.predict(self.data.test.images[idx])
+        preds = [{k: v[p["scores"] > 0.3] for k, v in p.items()} for p in preds]
+        return {"scenes": draw_scenes(self.data.test, idx),
+                "predictions": draw_scenes(self.data.test, idx, pred=preds, with_masks=False)}
+
+    def state_dict(self):
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
+                "step": self.step}
+
+    def load_state_dict(self, state):
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+        self.step = state["step"]
