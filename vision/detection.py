@@ -28,37 +28,12 @@ import torch.nn.functional as F
 from vision.boxes import batched_nms
 
 
-def conv_bn(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
-
-
-class GridEncoder(nn.Module):
-    """A small VGG-style conv encoder: stages of conv-BN-ReLU, each but the last followed by 2x2 max pooling.
-
-    ``features(x)`` is the (N, widths[-1], H / 2^(stages-1), W / 2^(stages-1)) feature grid; with the
-    default widths a 32x32 scene gives a 4x4 grid (stride 8).
-    """
-
-    def __init__(self, in_channels: int = 1, widths=(16, 32, 64, 64)):
-        super().__init__()
-        layers, cin = [], in_channels
-        for i, w in enumerate(widths):
-            layers.append(conv_bn(cin, w))
-            if i < len(widths) - 1:
-                layers.append(nn.MaxPool2d(2))
-            cin = w
-        self.body = nn.Sequential(*layers)
-        self.feature_dim = cin
-        self.stride = 2 ** (len(widths) - 1)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    forward = features
-
-
 class YOLO(nn.Module):
-    """Backbone feature grid -> 1x1 conv head with 5B + C channels, returned as (N, S, S, 5B + C)."""
+    """Backbone feature grid -> conv head with 5B + C channels, returned as (N, S, S, 5B + C).
+
+    ``backbone``: any module with ``features(x)`` -> (N, feature_dim, S, S) and ``feature_dim``, e.g.
+    ``vision.backbones.build("vgg", 1, 32, 10)`` (a 4x4 grid on 32x32 scenes).
+    """
 
     def __init__(self, backbone: nn.Module, num_classes: int = 10, boxes_per_cell: int = 2, hidden: int = 128):
         super().__init__()

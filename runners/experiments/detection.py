@@ -11,7 +11,8 @@ from runners.config import RunConfig
 from runners.errors import GymlabError
 from runners.registry import register
 from vision.boxes import mean_average_precision
-from vision.detection import YOLO, GridEncoder, decode, yolo_loss
+from vision.backbones import BACKBONES, build
+from vision.detection import YOLO, decode, yolo_loss
 from vision.scenes import draw_scenes, load_scenes
 
 
@@ -36,7 +37,8 @@ class DetectorConfig(RunConfig):
     n_test: int = 500
     image_size: int = 32
     max_digits: int = 3
-    width: int = 16  # encoder widths: width, 2 width, 4 width, 4 width (stride 8: a 4x4 grid on 32x32)
+    backbone: str = "vgg"  # any of vision.backbones; its feature map is the grid (vgg: 4x4 on 32x32)
+    width: int = 16  # vgg only: stage widths width, 2 width, 4 width with 1, 1, 2 convs
     boxes_per_cell: int = 2
     lambda_coord: float = 5.0
     lambda_noobj: float = 0.5
@@ -60,8 +62,11 @@ class Detector:
         self.data = load_scenes(cfg.seed, cfg.n_train, cfg.n_test, size=cfg.image_size, max_digits=cfg.max_digits,
                                 min_px=round(cfg.image_size * 10 / 32), max_px=round(cfg.image_size / 2))
         self.n_fit = cfg.n_train - cfg.n_val
+        if cfg.backbone not in BACKBONES:
+            raise GymlabError(f"bad value for 'backbone': {cfg.backbone!r}; valid: {', '.join(BACKBONES)}")
         w = cfg.width
-        model = YOLO(GridEncoder(1, (w, 2 * w, 4 * w, 4 * w)), 10, cfg.boxes_per_cell)
+        kw = dict(widths=(w, 2 * w, 4 * w), convs=(1, 1, 2)) if cfg.backbone == "vgg" else {}
+        model = YOLO(build(cfg.backbone, 1, cfg.image_size, 10, **kw), 10, cfg.boxes_per_cell)
         self.model = ctx.prepare_model(model)
         self.opt = torch.optim.AdamW(self.model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
         self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, cfg.lr, total_steps=cfg.steps, pct_start=0.15)
