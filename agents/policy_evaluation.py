@@ -1,0 +1,116 @@
+"""Exact policy evaluation: the Bellman linear solve.
+
+For a policy pi the value V^pi solves the Bellman expectation equation, a linear system:
+
+    V = R^pi + gamma P^pi V    <=>    (I - gamma P^pi) V = R^pi    <=>    V = (I - gamma P^pi)^-1 R^pi
+
+and Q^pi(s, a) = R(s, a) + gamma sum_s' P(s, a, s') V^pi(s'). Terminal states have V = 0: their
+rows of the system are replaced by V(s) = 0. With gamma < 1 the matrix is invertible; with
+gamma = 1 it is when the policy reaches a terminal state with probability 1 (a proper policy),
+and V^pi is then the expected undiscounted return.
+
+Solvers: ``numpy.linalg.solve`` for small or dense models; for large sparse ones a short GMRES
+run (fast when P^pi mixes quickly, as in random MDPs) that falls back to SuperLU's sparse direct
+factorisation (``scipy.sparse.linalg.spsolve``; grid worlds) when GMRES has not reached full precision.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from envs.tabular import MRP, TabularMDP
+
+DENSE_MAX_STATES = 1000  # below this many states a dense LU solve is the fastest
+METHODS = ("auto", "dense", "direct", "iterative")
+
+
+def bellman_system(mrp: MRP):
+    """The matrix (I - gamma P^pi) with identity rows at terminal states, and the right-hand side R^pi."""
+    keep = ~mrp.terminal
+    b = np.where(keep, mrp.R, 0.0)
+    if mrp.is_sparse:
+        P = sp.diags_array(keep.astype(np.float64)) @ mrp.P if mrp.terminal.any() else mrp.P
+        A = sp.eye_array(mrp.S, format="csr") - mrp.gamma * P
+    else:
+        A = np.eye(mrp.S) - mrp.gamma * np.where(keep[:, None], mrp.P, 0.0)
+    return A, b
+
+
+def solve_mrp(mrp: MRP, method: str = "auto", tol: float = 1e-12) -> np.ndarray:
+    """V = (I - gamma P)^-1 R for a Markov reward process; returns V as an (S,) array."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    A, b = bellman_system(mrp)
+    if method == "auto":
+        method = "dense" if (not mrp.is_sparse or mrp.S <= DENSE_MAX_STATES) else "iterative"
+    if method == "dense":
+        A = A.toarray() if sp.issparse(A) else A
+        try:
+            V = scipy.linalg.solve(A, b, check_finite=False)
+        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+            V = None
+        if V is None or not np.all(np.isfinite(V)) or _bad(A, V, b, tol):
+            raise _singular(mrp)
+        return V
+    A = sp.csr_array(A)
+    if method == "iterative":
+        scale = max(np.abs(b).max(), 1.0)
+        V, _ = spla.gmres(A, b, rtol=tol, atol=0.0, restart=min(40, mrp.S), maxiter=3)
+        if np.all(np.isfinite(V)) and np.abs(A @ V - b).max() <= 100 * tol * scale:
+            return V
+    # SuperLU direct factorisation: exact up to rounding, for any sparsity pattern
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", spla.MatrixRankWarning)
+        try:
+            V = spla.spsolve(A.tocsc(), b, permc_spec="MMD_AT_PLUS_A")
+        except (spla.MatrixRankWarning, RuntimeError):
+            raise _singular(mrp) from None
+    if not np.all(np.isfinite(V)) or _bad(A, V, b, tol):
+        raise _singular(mrp)
+    return V
+
+
+def _bad(A, V, b, tol) -> bool:
+    return np.abs(A @ V - b).max() > max(1e-6, 1e4 * tol) * max(np.abs(b).max(), 1.0)
+
+
+def _singular(mrp: MRP) -> ValueError:
+    if mrp.gamma >= 1.0:
+        return ValueError("I - gamma P^pi is singular: with gamma = 1 the policy must reach a terminal state with "
+                          "probability 1 from every state (its undiscounted value is infinite otherwise); use gamma < 1")
+    return ValueError("the Bellman linear system could not be solved (it should be invertible for gamma < 1)")
+
+
+def finite_horizon_value(mrp: MRP, horizon: int) -> np.ndarray:
+    """The expected (discounted) reward of the first ``horizon`` steps: V_h = R + gamma P V_{h-1}, V_0 = 0.
+
+    With an env's step limit as the horizon this is what an episode actually collects (e.g. the
+    probability of reaching FrozenLake's goal within 100 steps, with gamma = 1)."""
+    if horizon < 0:
+        raise ValueError(f"horizon must be >= 0; got {horizon}")
+    keep = ~mrp.terminal
+    R = np.where(keep, mrp.R, 0.0)
+    V = np.zeros(mrp.S)
+    for _ in range(int(horizon)):
+        V = R + mrp.gamma * np.where(keep, mrp.P @ V, 0.0)
+    return V
+
+
+def evaluate_policy(mdp: TabularMDP, policy, *, method: str = "auto", horizon: int | None = None) -> np.ndarray:
+    """V^pi = (I - gamma P^pi)^-1 R^pi for a deterministic (S,) or stochastic (S, A) policy; an (S,) array.
+
+    With ``horizon=H`` the value of the first H steps instead (backward induction, any gamma in [0, 1])."""
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"evaluate_policy takes a TabularMDP; got {type(mdp).__name__} (use solve_mrp for an MRP)")
+    if horizon is not None:
+        return finite_horizon_value(mdp.induced_mrp(policy), horizon)
+    return solve_mrp(mdp.induced_mrp(policy), method=method)
+
+
+def evaluate_q(mdp: TabularMDP, policy, *, method: str = "auto") -> np.ndarray:
+    """Q^pi(s, a) = R(s, a) + gamma sum_s' P(s, a, s') V^pi(s'), an (S, A) array (zero at terminal states)."""
+    return mdp.q_values(evaluate_policy(mdp, policy, method=method))
