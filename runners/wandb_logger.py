@@ -93,6 +93,9 @@ class WandbLogger:
             return
         try:
             self.run.finish(exit_code=exit_code)
+            # Shut the wandb-core service down too: this waits until it has flushed the run's
+            # transaction log, so the offline files are complete when the run returns.
+            self._wandb.teardown()
         except Exception as e:  # noqa: BLE001
             self._warn(f"wandb.finish failed ({type(e).__name__}: {e})")
         self.run = None
