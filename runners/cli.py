@@ -115,8 +115,9 @@ def _dispatch(args) -> int:
     if args.cmd == "list":
         specs = registry.all_specs()
         w = max(len(s.name) for s in specs)
+        wd = max(len(s.data or "-") for s in specs)
         for s in specs:
-            print(f"{s.name:<{w}}  {s.data or '-':<14}  {s.description}")
+            print(f"{s.name:<{w}}  {s.data or '-':<{wd}}  {s.description}")
         return 0
     if args.cmd == "show":
         from runners.config import to_yaml
