@@ -1,0 +1,311 @@
+"""The agent API shared by the deep RL learners, close to Stable-Baselines3's::
+
+    from agents.ppo import PPO
+    agent = PPO("CartPole-v1", seed=0, n_envs=8)      # env: a gymnasium id, an env factory, or a VectorEnv
+    agent.learn(total_timesteps=50_000)               # config fields can be overridden as keyword arguments
+    action, _ = agent.predict(obs, deterministic=True)
+    agent.evaluate(n_episodes=10)                     # {"mean_return", "std_return", "mean_length", ...}
+    agent.save("ppo.pt");  agent = PPO.load("ppo.pt")
+
+Every learner collects experience through gymnasium's vector environments (``gym.make_vec``: the
+natively vectorised CartPole when the env has one, ``SyncVectorEnv`` otherwise) in their default
+*next-step* autoreset mode: the step that ends an episode returns the episode's final observation,
+and the next step of that sub-env resets it (its action is ignored, its transition is not real and
+every agent masks it out). ``Agent._env_step`` does this bookkeeping once for all agents: it
+counts real environment steps (``num_timesteps``) and records finished episodes
+(``episodes``: (env steps, return, length)).
+
+Subclasses set ``name`` and ``Config`` and implement ``_setup_model()``, ``train_iteration()`` (one
+unit of collection and update, returning scalar metrics) and ``_predict(obs, deterministic)``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from pathlib import Path
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["Agent", "make_vec_env", "make_env", "check_spaces", "evaluate", "record_episode", "ACCEPTED_ACTIONS"]
+
+# Which action spaces each agent accepts (observations: Box vectors or uint8 frames, and Discrete).
+ACCEPTED_ACTIONS = {
+    "reinforce": (gym.spaces.Discrete, gym.spaces.Box),
+    "actor-critic": (gym.spaces.Discrete, gym.spaces.Box),
+    "ppo": (gym.spaces.Discrete, gym.spaces.Box),
+    "dqn": (gym.spaces.Discrete,),
+}
+
+
+def check_spaces(agent: str, observation_space: gym.Space, action_space: gym.Space) -> None:
+    """Raise a one-line TypeError naming the unsupported space and the agents that accept it."""
+    if not isinstance(observation_space, (gym.spaces.Box, gym.spaces.Discrete)):
+        raise TypeError(
+            f"{agent} does not accept the observation space {observation_space}; reinforce, actor-critic, dqn and "
+            f"ppo take Box (vectors or uint8 frames) and Discrete observations; flatten it with "
+            f"gymnasium.wrappers.FlattenObservation, or use sb3-a2c, sb3-ppo or sb3-dqn (MultiInputPolicy) for Dict")
+    ok = ACCEPTED_ACTIONS[agent]
+    box_ok = not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) == 1
+    if not isinstance(action_space, ok) or not box_ok:
+        takers = [n for n, t in ACCEPTED_ACTIONS.items() if isinstance(action_space, t) and box_ok]
+        who = f"agents that accept it: {', '.join(takers)}" if takers else \
+            "none of reinforce, actor-critic, dqn, ppo accepts it (they take Discrete and 1-d Box actions)"
+        raise TypeError(f"{agent} does not accept the action space {action_space}; {who}")
+
+
+def make_env(env, render_mode: str | None = None) -> gym.Env:
+    """One env from a gymnasium id or a factory (a callable returning an env)."""
+    if isinstance(env, str):
+        return gym.make(env, render_mode=render_mode) if render_mode else gym.make(env)
+    if callable(env):
+        return env()
+    if isinstance(env, gym.Env):
+        return env
+    raise TypeError(f"env must be a gymnasium id, an env factory or a gym.Env; got {type(env).__name__}")
+
+
+def make_vec_env(env, n_envs: int) -> gym.vector.VectorEnv:
+    """``n_envs`` copies of ``env`` (an id, a factory, or an existing VectorEnv) in next-step autoreset."""
+    if isinstance(env, gym.vector.VectorEnv):
+        venv = env
+    elif isinstance(env, str):
+        venv = gym.make_vec(env, num_envs=n_envs)
+    elif callable(env):
+        venv = gym.vector.SyncVectorEnv([env] * n_envs)
+    elif isinstance(env, gym.Env) and n_envs == 1:
+        venv = gym.vector.SyncVectorEnv([lambda: env])
+    else:
+        raise TypeError(f"env must be a gymnasium id, an env factory or a VectorEnv (or a gym.Env with n_envs=1); "
+                        f"got {type(env).__name__}")
+    mode = venv.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
+    if mode != gym.vector.AutoresetMode.NEXT_STEP:
+        raise ValueError(f"vector env has autoreset mode {mode}; the agents expect AutoresetMode.NEXT_STEP "
+                         f"(gymnasium's default)")
+    return venv
+
+
+def evaluate(agent, env, n_episodes: int = 10, seed: int = 10_000, deterministic: bool = True,
+             max_steps: int | None = None) -> dict:
+    """Run ``n_episodes`` episodes on a separate env, episode i reset with seed ``seed + i``.
+
+    ``agent`` is anything with ``predict(obs, deterministic) -> (action, state)`` (ours or SB3's).
+    Returns mean_return, std_return, mean_length and the per-episode lists returns, lengths.
+    """
+    env = make_env(env)
+    returns, lengths = [], []
+    for i in range(n_episodes):
+        obs, _ = env.reset(seed=seed + i)
+        done, total, n = False, 0.0, 0
+        while not done:
+            action, _ = agent.predict(obs, deterministic=deterministic)
+            obs, r, term, trunc, _ = env.step(action)
+            total, n = total + float(r), n + 1
+            done = term or trunc or (max_steps is not None and n >= max_steps)
+        returns.append(total)
+        lengths.append(n)
+    env.close()
+    return {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
+            "mean_length": float(np.mean(lengths)), "returns": returns, "lengths": lengths}
+
+
+def record_episode(agent, env, path, seed: int = 10_000, fps: int = 30, max_frames: int = 500) -> Path:
+    """Play one deterministic episode on ``env`` (made with render_mode="rgb_array") and save a GIF."""
+    import os
+
+    import imageio
+
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")  # headless pygame: no audio device warnings
+    env = make_env(env, render_mode="rgb_array")
+    if env.render_mode != "rgb_array":
+        raise ValueError(f"record_episode needs an env with render_mode='rgb_array'; got {env.render_mode!r}")
+    obs, _ = env.reset(seed=seed)
+    frames, done = [env.render()], False
+    while not done and len(frames) < max_frames:
+        action, _ = agent.predict(obs, deterministic=True)
+        obs, _, term, trunc, _ = env.step(action)
+        frames.append(env.render())
+        done = term or trunc
+    env.close()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imageio.mimsave(path, [np.asarray(f, dtype=np.uint8) for f in frames], duration=1000 / fps, loop=0)
+    return path
+
+
+class Agent:
+    """The shared part of every learner: environments, counters, learn/predict/evaluate/save/load."""
+
+    name = "agent"
+    Config: type = None
+
+    def __init__(self, env, config=None, *, seed: int = 0, device: str | torch.device = "cpu", **overrides):
+        cfg = config if config is not None else self.Config()
+        valid = [f.name for f in dataclasses.fields(cfg)]
+        bad = [k for k in overrides if k not in valid]
+        if bad:
+            raise TypeError(f"{self.name}: unknown option {bad[0]!r}; valid: {', '.join(valid)}")
+        self.cfg = dataclasses.replace(cfg, **overrides)
+        self.seed, self.device = seed, torch.device(device)
+        self.env = env if isinstance(env, str) else None  # an id evaluate() can re-make
+        torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        self.envs = make_vec_env(env, getattr(self.cfg, "n_envs", 1))
+        self._build(self.envs.single_observation_space, self.envs.single_action_space)
+        self.num_envs = self.envs.num_envs
+        self._obs, _ = self.envs.reset(seed=seed)
+        self._reset_episode_stats()
+
+    # ------------------------------------------------------------------ model
+    def _build(self, observation_space, action_space) -> None:
+        check_spaces(self.name, observation_space, action_space)
+        self.observation_space, self.action_space = observation_space, action_space
+        self.num_timesteps, self.total_timesteps, self.iterations = 0, 0, 0
+        self.episodes: list[tuple[int, float, int]] = []
+        self._setup_model()
+
+    def _setup_model(self) -> None:
+        raise NotImplementedError
+
+    def train_iteration(self) -> dict:
+        raise NotImplementedError
+
+    def _predict(self, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:
+        raise NotImplementedError
+
+    def progress(self) -> float:
+        """Fraction of the budget (``total_timesteps``) still ahead: 1 at the start, 0 at the end."""
+        return 1.0 - min(self.num_timesteps / self.total_timesteps, 1.0) if self.total_timesteps else 1.0
+
+    def _lr(self, lr: float) -> float:
+        """The learning rate now: constant, or decayed linearly to 0 over the budget (``lr_schedule``)."""
+        return lr * self.progress() if getattr(self.cfg, "lr_schedule", "constant") == "linear" else lr
+
+    # ------------------------------------------------------------------ experience
+    def _reset_episode_stats(self) -> None:
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        self._ep_return = np.zeros(self.num_envs)
+        self._ep_length = np.zeros(self.num_envs, dtype=np.int64)
+
+    def obs_tensor(self, obs) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(obs), device=self.device)
+
+    def env_action(self, action: np.ndarray) -> np.ndarray:
+        """What the env receives: Gaussian samples are clipped to the Box bounds (the agent keeps the raw sample)."""
+        if isinstance(self.action_space, gym.spaces.Box):
+            return np.clip(action, self.action_space.low, self.action_space.high)
+        return action
+
+    def _env_step(self, action: np.ndarray):
+        """Step the vector env. Returns (next_obs, reward, terminated, truncated, valid), where ``valid`` is
+        False for a sub-env's reset step (next-step autoreset: not a real transition)."""
+        next_obs, reward, term, trunc, _ = self.envs.step(self.env_action(action))
+        valid = ~self._autoreset
+        reward = np.asarray(reward, dtype=np.float64)
+        self._ep_return[valid] += reward[valid]
+        self._ep_length[valid] += 1
+        self.num_timesteps += int(valid.sum())
+        done = np.logical_or(term, trunc) & valid
+        for i in np.flatnonzero(done):
+            self.episodes.append((self.num_timesteps, float(self._ep_return[i]), int(self._ep_length[i])))
+            self._ep_return[i], self._ep_length[i] = 0.0, 0
+        self._autoreset = np.logical_or(term, trunc)
+        self._obs = next_obs
+        return next_obs, reward, np.asarray(term), np.asarray(trunc), valid
+
+    def recent_episodes(self, since_steps: int) -> dict:
+        """Mean return/length of the training episodes finished after env step ``since_steps``."""
+        eps = [e for e in self.episodes if e[0] > since_steps]
+        if not eps:
+            return {}
+        return {"train/episode_return": float(np.mean([e[1] for e in eps])),
+                "train/episode_length": float(np.mean([e[2] for e in eps]))}
+
+    # ------------------------------------------------------------------ the SB3-like API
+    def learn(self, total_timesteps: int, callback: Callable | None = None):
+        """Train for ``total_timesteps`` more env steps. ``callback(agent, metrics)`` runs after every
+        iteration; returning False stops early."""
+        self.total_timesteps = self.num_timesteps + int(total_timesteps)
+        while self.num_timesteps < self.total_timesteps:
+            metrics = self.train_iteration()
+            if callback is not None and callback(self, metrics) is False:
+                break
+        return self
+
+    def predict(self, obs, deterministic: bool = True, state=None):
+        """Action(s) for one observation or a batch; returns (action, None) like SB3."""
+        obs = np.asarray(obs)
+        single = obs.shape == tuple(self.observation_space.shape)
+        with torch.no_grad():
+            a = self._predict(self.obs_tensor(obs[None] if single else obs), deterministic).cpu().numpy()
+        a = self.env_action(a)
+        return (a[0] if single else a), None
+
+    def evaluate(self, env=None, n_episodes: int = 10, seed: int = 10_000, deterministic: bool = True) -> dict:
+        env = env if env is not None else self.env
+        if env is None:
+            raise ValueError("evaluate needs env= (the agent was built from a factory or a VectorEnv, not an id)")
+        return evaluate(self, env, n_episodes, seed, deterministic)
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """Networks, optimisers, counters and RNG; plus the envs and their current episode (when picklable),
+        so that training continues exactly where it stopped."""
+        out = {k: v.state_dict() for k, v in vars(self).items() if isinstance(v, (nn.Module, torch.optim.Optimizer))}
+        out.update(num_timesteps=self.num_timesteps, total_timesteps=self.total_timesteps, iterations=self.iterations,
+                   episodes=list(self.episodes), rng=self.rng.bit_generator.state)
+        out.update(self._extra_state())
+        envs = getattr(self, "envs", None)
+        if envs is not None:
+            try:
+                out["envs"] = pickle.dumps((envs, self._obs, self._autoreset, self._ep_return, self._ep_length))
+            except Exception:  # noqa: BLE001 - some envs (renderers, sockets) cannot be pickled; resume re-resets
+                pass
+        return out
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, v in vars(self).items():
+            if isinstance(v, (nn.Module, torch.optim.Optimizer)) and k in state:
+                v.load_state_dict(state[k])
+        self.num_timesteps, self.total_timesteps = state["num_timesteps"], state["total_timesteps"]
+        self.iterations, self.episodes = state["iterations"], list(state["episodes"])
+        self.rng.bit_generator.state = state["rng"]
+        self._load_extra_state(state)
+        if "envs" in state and getattr(self, "envs", None) is not None:
+            self.envs, self._obs, self._autoreset, self._ep_return, self._ep_length = pickle.loads(state["envs"])
+
+    def _extra_state(self) -> dict:
+        return {}
+
+    def _load_extra_state(self, state: dict) -> None:
+        pass
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = self.state_dict()
+        state.pop("envs", None)
+        torch.save({"agent": self.name, "config": dataclasses.asdict(self.cfg), "seed": self.seed, "env": self.env,
+                    "observation_space": self.observation_space, "action_space": self.action_space,
+                    "state": state}, path)
+        return path
+
+    @classmethod
+    def load(cls, path, env=None, device: str = "cpu"):
+        """Rebuild a saved agent; without ``env`` it can predict and evaluate but not learn."""
+        payload = torch.load(path, map_location=device, weights_only=False)
+        if payload.get("agent") != cls.name:
+            raise ValueError(f"{path} holds a {payload.get('agent')!r} agent, not {cls.name!r}")
+        cfg = cls.Config(**payload["config"])
+        if env is not None:
+            agent = cls(env, cfg, seed=payload["seed"], device=device)
+        else:
+            agent = cls.__new__(cls)
+            agent.cfg, agent.seed, agent.device, agent.env = cfg, payload["seed"], torch.device(device), payload["env"]
+            agent.rng, agent.envs = np.random.default_rng(payload["seed"]), None
+            agent._build(payload["observation_space"], payload["action_space"])
+        agent.load_state_dict(payload["state"])
+        return agent

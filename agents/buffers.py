@@ -1,0 +1,105 @@
+"""Experience storage: on-policy rollouts with GAE, and DQN's replay buffer.
+
+Generalised advantage estimation (Schulman et al. 2016), for a rollout of T steps of N envs:
+
+    delta_t = r_t + gamma (1 - terminated_t) V(s_{t+1}) - V(s_t)
+    A_t     = delta_t + gamma lambda (1 - done_t) A_{t+1},        R_t = A_t + V(s_t)  (the critic's target)
+
+lambda = 1 gives the n-step return bootstrapped at the end of the rollout (the notes' advantage
+A_t = sum_{t'>=t} gamma^(t'-t) r_t' - V(s_t), cut at the rollout's end), lambda = 0 the one-step TD
+error. s_{t+1} is the next observation in the rollout: with next-step autoreset the observation
+after a done is the episode's final observation, so a *truncated* episode (time limit) is
+bootstrapped from V(final observation) while a *terminated* one is not. The sub-env's reset step
+that follows is not a transition; ``valid`` masks it out of every loss.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = ["gae", "Rollout", "collect_rollout", "ReplayBuffer"]
+
+
+def gae(rewards, values, last_value, terminated, dones, gamma: float, lam: float):
+    """Advantages and returns (T, N) from rewards, values, terminated, dones (T, N) and V(s_T) (N,)."""
+    T = rewards.shape[0]
+    adv = torch.zeros_like(rewards)
+    next_values = torch.cat([values[1:], last_value[None]], 0)
+    not_term, not_done = 1.0 - terminated.float(), 1.0 - dones.float()
+    running = torch.zeros_like(last_value)
+    for t in reversed(range(T)):
+        delta = rewards[t] + gamma * not_term[t] * next_values[t] - values[t]
+        running = delta + gamma * lam * not_done[t] * running
+        adv[t] = running
+    return adv, adv + values
+
+
+@dataclass
+class Rollout:
+    obs: torch.Tensor        # (T, N, *obs_shape)
+    actions: torch.Tensor    # (T, N, *action_shape)
+    logp: torch.Tensor       # (T, N) log pi_old(a|s)
+    values: torch.Tensor     # (T, N) V_old(s)
+    rewards: torch.Tensor    # (T, N)
+    terminated: torch.Tensor  # (T, N) bool
+    dones: torch.Tensor      # (T, N) bool: terminated or truncated
+    valid: torch.Tensor      # (T, N) bool: a real transition (not a sub-env's reset step)
+    last_value: torch.Tensor  # (N,) V(s_T)
+
+
+def collect_rollout(agent, n_steps: int) -> Rollout:
+    """Run ``agent.policy`` (an ActorCritic) for ``n_steps`` steps of every env of ``agent.envs``."""
+    obs_l, act_l, logp_l, val_l, rew_l, term_l, done_l, valid_l = ([] for _ in range(8))
+    policy = agent.policy
+    with torch.no_grad():
+        for _ in range(n_steps):
+            obs = agent.obs_tensor(agent._obs)
+            a, logp, v = policy.act(obs)
+            _, r, term, trunc, valid = agent._env_step(a.cpu().numpy())
+            obs_l.append(obs), act_l.append(a), logp_l.append(logp), val_l.append(v)
+            rew_l.append(r), term_l.append(term), done_l.append(term | trunc), valid_l.append(valid)
+        last_value = policy.value(agent.obs_tensor(agent._obs))
+    as_t = lambda xs, dt: torch.as_tensor(np.stack(xs), dtype=dt, device=agent.device)  # noqa: E731
+    return Rollout(torch.stack(obs_l), torch.stack(act_l), torch.stack(logp_l), torch.stack(val_l),
+                   as_t(rew_l, torch.float32), as_t(term_l, torch.bool), as_t(done_l, torch.bool),
+                   as_t(valid_l, torch.bool), last_value)
+
+
+class ReplayBuffer:
+    """A ring buffer of transitions (s, a, r, s', terminated), sampled uniformly at random."""
+
+    def __init__(self, capacity: int, obs_shape, obs_dtype, action_shape=(), action_dtype=np.int64):
+        self.capacity, self.size, self.pos = int(capacity), 0, 0
+        self.obs = np.zeros((self.capacity, *obs_shape), dtype=obs_dtype)
+        self.next_obs = np.zeros((self.capacity, *obs_shape), dtype=obs_dtype)
+        self.actions = np.zeros((self.capacity, *action_shape), dtype=action_dtype)
+        self.rewards = np.zeros(self.capacity, dtype=np.float32)
+        self.terminated = np.zeros(self.capacity, dtype=np.float32)
+
+    def add(self, obs, actions, rewards, next_obs, terminated) -> None:
+        """Add a batch of transitions (first axis: one per env)."""
+        for i in range(len(rewards)):
+            j = self.pos
+            self.obs[j], self.actions[j], self.rewards[j] = obs[i], actions[i], rewards[i]
+            self.next_obs[j], self.terminated[j] = next_obs[i], terminated[i]
+            self.pos = (self.pos + 1) % self.capacity
+            self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int, rng: np.random.Generator, device) -> tuple:
+        idx = rng.integers(0, self.size, size=batch_size)
+        t = lambda x: torch.as_tensor(x[idx], device=device)  # noqa: E731
+        return t(self.obs), t(self.actions), t(self.rewards), t(self.next_obs), t(self.terminated)
+
+    def state_dict(self) -> dict:
+        n = self.size
+        return {"pos": self.pos, "size": n, "obs": self.obs[:n].copy(), "next_obs": self.next_obs[:n].copy(),
+                "actions": self.actions[:n].copy(), "rewards": self.rewards[:n].copy(),
+                "terminated": self.terminated[:n].copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        n = state["size"]
+        self.pos, self.size = state["pos"], n
+        for k in ("obs", "next_obs", "actions", "rewards", "terminated"):
+            getattr(self, k)[:n] = state[k]

@@ -1,0 +1,132 @@
+"""Deep Q-learning (Mnih et al. 2015) with a replay buffer, a target network and epsilon-greedy actions.
+
+    y      = r + gamma (1 - terminated) max_a' Q_target(s', a')                       (DQN)
+    y      = r + gamma (1 - terminated) Q_target(s', argmax_a' Q(s', a'))              (double DQN: the online
+                                                                                    net picks, the target net rates)
+    L(w)   = mean Huber( Q_w(s, a) - y )    over minibatches drawn uniformly from the replay buffer
+
+The target network is a copy of Q refreshed every ``target_update_interval`` env steps; epsilon
+decays linearly from ``exploration_initial_eps`` to ``exploration_final_eps`` over the first
+``exploration_fraction`` of the budget. Each iteration takes ``train_freq`` steps per env, then
+``gradient_steps`` gradient steps. Defaults: the rl-baselines3-zoo CartPole-v1 hyperparameters.
+Discrete actions only.
+"""
+import copy
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.base import Agent
+from agents.buffers import ReplayBuffer
+from agents.policies import QNetwork
+
+__all__ = ["DQN", "DQNConfig"]
+
+
+@dataclass
+class DQNConfig:
+    n_envs: int = 1
+    buffer_size: int = 100_000
+    learning_starts: int = 1000
+    batch_size: int = 64
+    lr: float = 2.3e-3
+    lr_schedule: str = "constant"
+    gamma: float = 0.99
+    train_freq: int = 256  # env steps per env between training phases
+    gradient_steps: int = 128
+    target_update_interval: int = 10  # env steps
+    exploration_fraction: float = 0.16
+    exploration_initial_eps: float = 1.0
+    exploration_final_eps: float = 0.04
+    max_grad_norm: float = 10.0
+    double_q: bool = False
+    net_arch: List[int] = field(default_factory=lambda: [256, 256])
+    activation: str = "relu"
+
+
+class DQN(Agent):
+    """DQN, or double DQN with ``double_q=True``."""
+
+    name = "dqn"
+    Config = DQNConfig
+
+    def _setup_model(self):
+        c = self.cfg
+        self.q = QNetwork(self.observation_space, self.action_space, c.net_arch, c.activation).to(self.device)
+        self.q_target = copy.deepcopy(self.q).requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=c.lr)
+        space = self.observation_space
+        self.buffer = ReplayBuffer(c.buffer_size, space.shape, space.dtype)
+        self._last_target_update = 0
+
+    def _predict(self, obs, deterministic):
+        return self.q(obs).argmax(-1)
+
+    def epsilon(self) -> float:
+        c = self.cfg
+        frac = min((1.0 - self.progress()) / c.exploration_fraction, 1.0) if c.exploration_fraction > 0 else 1.0
+        return c.exploration_initial_eps + frac * (c.exploration_final_eps - c.exploration_initial_eps)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Epsilon-greedy: a random action with probability epsilon, else argmax_a Q(s, a)."""
+        eps = self.epsilon()
+        explore = self.rng.random(self.num_envs) < eps
+        actions = self.rng.integers(0, self.action_space.n, size=self.num_envs)
+        if not explore.all():
+            with torch.no_grad():
+                greedy = self.q(self.obs_tensor(obs)).argmax(-1).cpu().numpy()
+            actions = np.where(explore, actions, greedy)
+        return actions
+
+    def td_loss(self, obs, actions, rewards, next_obs, terminated) -> torch.Tensor:
+        c = self.cfg
+        with torch.no_grad():
+            q_next = self.q_target(next_obs)
+            if c.double_q:
+                best = self.q(next_obs).argmax(-1, keepdim=True)
+                v_next = q_next.gather(1, best).squeeze(1)
+            else:
+                v_next = q_next.max(-1).values
+            y = rewards + c.gamma * (1.0 - terminated) * v_next
+        q = self.q(obs).gather(1, actions.long().reshape(-1, 1)).squeeze(1)
+        return nn.functional.smooth_l1_loss(q, y)
+
+    def train_iteration(self) -> dict:
+        c, start = self.cfg, self.num_timesteps
+        for _ in range(c.train_freq):
+            obs = self._obs
+            actions = self.act(obs)
+            next_obs, r, term, trunc, valid = self._env_step(actions)
+            if valid.any():  # next_obs is the final observation when an episode ends (next-step autoreset)
+                self.buffer.add(obs[valid], actions[valid], r[valid], next_obs[valid], term[valid])
+            if self.num_timesteps - self._last_target_update >= c.target_update_interval:
+                self.q_target.load_state_dict(self.q.state_dict())
+                self._last_target_update = self.num_timesteps
+        losses = []
+        if self.num_timesteps > c.learning_starts and self.buffer.size >= c.batch_size:
+            for g in self.optimizer.param_groups:
+                g["lr"] = self._lr(c.lr)
+            for _ in range(c.gradient_steps):
+                loss = self.td_loss(*self.buffer.sample(c.batch_size, self.rng, self.device))
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if c.max_grad_norm:
+                    nn.utils.clip_grad_norm_(self.q.parameters(), c.max_grad_norm)
+                self.optimizer.step()
+                losses.append(loss.item())
+        self.iterations += 1
+        out = {"train/env_steps": self.num_timesteps, "train/epsilon": self.epsilon(), **self.recent_episodes(start)}
+        if losses:
+            out["train/td_loss"] = float(np.mean(losses))
+        return out
+
+    def _extra_state(self):
+        return {"buffer": self.buffer.state_dict(), "last_target_update": self._last_target_update}
+
+    def _load_extra_state(self, state):
+        if "buffer" in state:
+            self.buffer.load_state_dict(state["buffer"])
+        self._last_target_update = state.get("last_target_update", 0)

@@ -1,0 +1,195 @@
+"""Deep RL experiments: `reinforce`, `actor-critic` (alias `a2c`), `dqn`, `ppo` on any gymnasium env.
+
+One train_step is one iteration of the agent (a rollout and its update; for REINFORCE a batch of
+episodes; for DQN ``train_freq`` env steps and their gradient steps). ``timesteps=N`` sets the
+budget in env steps instead of train steps. Evaluation plays ``eval_episodes`` deterministic
+episodes on a separate env seeded ``eval_seed + i``. ``pixels=true`` makes the agent learn from
+rendered frames (``envs.pixels.PixelObservation``, a conv encoder from ``vision.encoders``).
+Every field of the agent's config (``agents.<agent>.<Agent>Config``) is a key too: ``lr=3e-4``, ``n_envs=4``...
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass
+from typing import Optional
+
+import matplotlib
+
+matplotlib.use("Agg")
+import gymnasium as gym  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import envs.catch  # noqa: E402,F401  (registers gymlab/Catch-v0)
+from agents.actor_critic import A2C  # noqa: E402
+from agents.base import evaluate, record_episode  # noqa: E402
+from agents.dqn import DQN  # noqa: E402
+from agents.ppo import PPO  # noqa: E402
+from agents.reinforce import REINFORCE  # noqa: E402
+from envs.pixels import PixelObservation  # noqa: E402
+from runners.config import RunConfig  # noqa: E402
+from runners.errors import GymlabError  # noqa: E402
+from runners.registry import register  # noqa: E402
+
+
+@dataclass
+class DeepRLConfig(RunConfig):
+    env: str = "CartPole-v1"
+    timesteps: Optional[int] = None  # budget in env steps (overrides steps)
+    eval_episodes: int = 10
+    eval_seed: int = 10_000  # evaluation episode i is reset with seed eval_seed + i
+    pixels: bool = False  # observe rendered frames instead of the state
+    frame_height: int = 40
+    frame_width: int = 60
+    frame_stack: int = 1
+    grayscale: bool = True
+    torch_threads: int = 1  # small nets run fastest on one thread (0: leave torch's setting)
+    gif: bool = True  # media: a GIF of one evaluation episode
+
+
+def run_config(agent_config: type, name: str, **defaults) -> type:
+    """DeepRLConfig plus every field of the agent's config, with experiment defaults for steps/eval_every."""
+    hints = typing.get_type_hints(agent_config)
+    fields = [(f.name, hints[f.name], dataclasses.field(default=f.default) if f.default is not dataclasses.MISSING
+               else dataclasses.field(default_factory=f.default_factory)) for f in dataclasses.fields(agent_config)]
+    fields += [(k, type(v), dataclasses.field(default=v)) for k, v in defaults.items()]
+    cls = dataclasses.make_dataclass(name, fields, bases=(DeepRLConfig,))
+    cls.__module__ = __name__
+    globals()[name] = cls  # importable by name (pickling, Ray)
+    return cls
+
+
+def env_factory(cfg: DeepRLConfig, render: bool = False):
+    """A callable making the (optionally pixel-observation) env of ``cfg``."""
+    def make():
+        if cfg.pixels:
+            env = gym.make(cfg.env, render_mode="rgb_array")
+            return PixelObservation(env, (cfg.frame_height, cfg.frame_width), cfg.grayscale, cfg.frame_stack)
+        return gym.make(cfg.env, render_mode="rgb_array") if render else gym.make(cfg.env)
+
+    return make
+
+
+def check_env(env_id: str) -> None:
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as e:
+        raise GymlabError(f"bad value for 'env': {env_id!r} is not a registered gymnasium env ({e}); "
+                          f"e.g. CartPole-v1, Pendulum-v1, Acrobot-v1, gymlab/Catch-v0") from None
+
+
+class RLExperiment:
+    """What every RL experiment shares: envs, budget in env steps, evaluation, GIF and return curve."""
+
+    agent_cls = None
+
+    def make_agent(self, cfg, ctx):
+        agent_fields = {f.name for f in dataclasses.fields(self.agent_cls.Config)}
+        agent_cfg = self.agent_cls.Config(**{k: getattr(cfg, k) for k in agent_fields})
+        env = env_factory(cfg) if cfg.pixels else cfg.env  # an id gets gymnasium's native vector env if any
+        return self.agent_cls(env, agent_cfg, seed=cfg.seed, device=ctx.device)
+
+    def setup(self, cfg, ctx):
+        self.cfg, self.ctx = cfg, ctx
+        if cfg.torch_threads > 0 and ctx.device.type == "cpu":
+            torch.set_num_threads(cfg.torch_threads)
+        check_env(cfg.env)
+        try:
+            self.agent = self.make_agent(cfg, ctx)
+        except (TypeError, ValueError) as e:
+            raise GymlabError(str(e)) from None
+        chunk = self.nominal_chunk()
+        if cfg.timesteps is not None:
+            cfg.steps = max(1, math.ceil(cfg.timesteps / chunk))
+        self.agent.total_timesteps = cfg.timesteps or cfg.steps * chunk  # schedules span the whole budget
+        self.evals: list[tuple[int, float, float]] = []
+        self.done = False
+
+    def nominal_chunk(self) -> int:
+        """Env steps per train_step (an upper bound on the number of train steps for REINFORCE)."""
+        c = self.agent.cfg
+        if isinstance(self.agent, REINFORCE):
+            return 1
+        if isinstance(self.agent, DQN):
+            return c.train_freq * self.agent.num_envs
+        return c.n_steps * self.agent.num_envs
+
+    def train_step(self):
+        metrics = self.agent.train_iteration()
+        if self.cfg.timesteps is not None and self.agent.num_timesteps >= self.cfg.timesteps:
+            self.done = True
+        return metrics
+
+    def evaluate(self):
+        r = evaluate(self.agent, env_factory(self.cfg), self.cfg.eval_episodes, self.cfg.eval_seed)
+        self.evals.append((self.agent.num_timesteps, r["mean_return"], r["std_return"]))
+        return {"eval/mean_return": r["mean_return"], "eval/std_return": r["std_return"],
+                "eval/mean_length": r["mean_length"], "train/env_steps": self.agent.num_timesteps}
+
+    def media(self):
+        out = {"return_curve": self.return_curve()}
+        if self.cfg.gif:
+            try:
+                out["episode"] = record_episode(self.agent, env_factory(self.cfg, render=True),
+                                                self.ctx.run_dir / "media" / "episode.gif", seed=self.cfg.eval_seed)
+            except (ValueError, gym.error.Error, ImportError) as e:  # an env that cannot render
+                out["episode_note"] = f"no GIF: {e}"
+        return out
+
+    def return_curve(self):
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        eps = self.agent.episodes
+        if eps:
+            steps, rets = np.array([e[0] for e in eps]), np.array([e[1] for e in eps])
+            ax.plot(steps, rets, ".", ms=2, alpha=0.3, color="tab:blue", label="training episodes")
+            k = max(1, len(rets) // 50)
+            smooth = np.convolve(rets, np.ones(k) / k, mode="valid")
+            ax.plot(steps[k - 1:], smooth, color="tab:blue", lw=1)
+        if self.evals:
+            s, m, sd = (np.array(x) for x in zip(*self.evals))
+            ax.errorbar(s, m, yerr=sd, color="tab:red", marker="o", ms=3, capsize=2, label="evaluation (mean, std)")
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("episode return")
+        ax.set_title(f"{self.agent.name} on {self.cfg.env}")
+        ax.legend(loc="best", fontsize=8)
+        return fig
+
+    def state_dict(self):
+        return {"agent": self.agent.state_dict(), "evals": list(self.evals)}
+
+    def load_state_dict(self, state):
+        self.agent.load_state_dict(state["agent"])
+        self.evals = list(state["evals"])
+
+
+@register("reinforce", data="CartPole-v1", metric="eval/mean_return",
+          description="REINFORCE: Monte Carlo policy gradient, learned baseline, reward-to-go")
+class ReinforceExperiment(RLExperiment):
+    agent_cls = REINFORCE
+    Config = run_config(REINFORCE.Config, "ReinforceRunConfig", steps=250, eval_every=25)
+
+
+@register("a2c", data="CartPole-v1", metric="eval/mean_return",
+          description="advantage actor-critic (alias of actor-critic)")
+@register("actor-critic", data="CartPole-v1", metric="eval/mean_return",
+          description="A2C: vector envs, n-step returns / GAE, entropy bonus")
+class ActorCriticExperiment(RLExperiment):
+    agent_cls = A2C
+    Config = run_config(A2C.Config, "ActorCriticRunConfig", steps=600, eval_every=40)
+
+
+@register("dqn", data="CartPole-v1", metric="eval/mean_return",
+          description="DQN: replay buffer, target network, epsilon-greedy, double DQN option")
+class DQNExperiment(RLExperiment):
+    agent_cls = DQN
+    Config = run_config(DQN.Config, "DQNRunConfig", steps=200, eval_every=20)
+
+
+@register("ppo", data="CartPole-v1", metric="eval/mean_return",
+          description="PPO: clipped surrogate, GAE, minibatch epochs")
+class PPOExperiment(RLExperiment):
+    agent_cls = PPO
+    Config = run_config(PPO.Config, "PPORunConfig", steps=300, eval_every=20)
