@@ -9,9 +9,12 @@ rows of the system are replaced by V(s) = 0. With gamma < 1 the matrix is invert
 gamma = 1 it is when the policy reaches a terminal state with probability 1 (a proper policy),
 and V^pi is then the expected undiscounted return.
 
-Solvers: ``numpy.linalg.solve`` for small or dense models; for large sparse ones a short GMRES
-run (fast when P^pi mixes quickly, as in random MDPs) that falls back to SuperLU's sparse direct
-factorisation (``scipy.sparse.linalg.spsolve``; grid worlds) when GMRES has not reached full precision.
+Solvers (``method=``): "dense", LAPACK's LU (``scipy.linalg.solve``), for small or dense models;
+"iterative", GMRES (fast when P^pi mixes quickly, as in random MDPs, where a sparse LU fills in),
+falling back to "direct", SuperLU's sparse LU (``scipy.sparse.linalg.spsolve``; fast on grid worlds,
+where GMRES is slow) when GMRES has not converged after one restart cycle. "auto": dense up to
+1,000 states; above, direct when the matrix is banded (non-zeros within 0.1 S of the diagonal, as
+in grid worlds), else iterative with the fallback.
 """
 from __future__ import annotations
 
@@ -46,11 +49,16 @@ def solve_mrp(mrp: MRP, method: str = "auto", tol: float = 1e-12) -> np.ndarray:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     A, b = bellman_system(mrp)
     if method == "auto":
-        method = "dense" if (not mrp.is_sparse or mrp.S <= DENSE_MAX_STATES) else "iterative"
+        if not mrp.is_sparse or mrp.S <= DENSE_MAX_STATES:
+            method = "dense"
+        else:  # a narrow band (grids: sqrt(S)) factorises with little fill-in; a wide one (random) does not
+            method = "direct" if bandwidth(A) <= 0.1 * mrp.S else "iterative"
     if method == "dense":
         A = A.toarray() if sp.issparse(A) else A
         try:
-            V = scipy.linalg.solve(A, b, check_finite=False)
+            with warnings.catch_warnings():  # an ill-conditioned system is caught by the residual check below
+                warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+                V = scipy.linalg.solve(A, b, check_finite=False)
         except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
             V = None
         if V is None or not np.all(np.isfinite(V)) or _bad(A, V, b, tol):
@@ -58,9 +66,8 @@ def solve_mrp(mrp: MRP, method: str = "auto", tol: float = 1e-12) -> np.ndarray:
         return V
     A = sp.csr_array(A)
     if method == "iterative":
-        scale = max(np.abs(b).max(), 1.0)
-        V, _ = spla.gmres(A, b, rtol=tol, atol=0.0, restart=min(40, mrp.S), maxiter=3)
-        if np.all(np.isfinite(V)) and np.abs(A @ V - b).max() <= 100 * tol * scale:
+        V = _gmres(A, b, tol)
+        if V is not None:
             return V
     # SuperLU direct factorisation: exact up to rounding, for any sparsity pattern
     with warnings.catch_warnings():
@@ -72,6 +79,30 @@ def solve_mrp(mrp: MRP, method: str = "auto", tol: float = 1e-12) -> np.ndarray:
     if not np.all(np.isfinite(V)) or _bad(A, V, b, tol):
         raise _singular(mrp)
     return V
+
+
+def bandwidth(A) -> int:
+    """max |i - j| over the non-zeros A[i, j] of a CSR matrix."""
+    A = sp.csr_array(A)
+    rows = np.repeat(np.arange(A.shape[0], dtype=np.int64), np.diff(A.indptr))
+    return int(np.abs(A.indices.astype(np.int64) - rows).max()) if A.nnz else 0
+
+
+def _gmres(A, b, tol, restart: int = 40, cycles: int = 5):
+    """GMRES(restart) in cycles; gives up (None) after the first cycle if the residual has not fallen
+    below 1e-3 of ||b|| (slow mixing, e.g. a large grid: a direct solve is then faster)."""
+    norm_b = max(np.linalg.norm(b), 1e-300)
+    V = np.zeros_like(b)
+    for cycle in range(cycles):
+        V, _ = spla.gmres(A, b, x0=V, rtol=tol, atol=0.0, restart=min(restart, A.shape[0]), maxiter=1)
+        if not np.all(np.isfinite(V)):
+            return None
+        rel = np.linalg.norm(A @ V - b) / norm_b
+        if rel <= tol:
+            return V
+        if cycle == 0 and rel > 1e-3:
+            return None
+    return None
 
 
 def _bad(A, V, b, tol) -> bool:

@@ -84,7 +84,7 @@ def _check_rows(P, S: int, A: int | None, name: str) -> None:
         else:
             k = int(np.argmin(data))
             row, col = np.searchsorted(P.indptr, k, side="right") - 1, P.indices[k]
-        raise ValueError(f"negative probability {data.min():.6g} at {where(int(row))[:-3]}s'={col}]; probabilities must be >= 0")
+        raise ValueError(f"negative probability {data.min():.6g} at {where(int(row))[:-2]}s'={col}]; probabilities must be >= 0")
     bad = np.flatnonzero(np.abs(sums - 1.0) > _ATOL)
     if bad.size:
         row = int(bad[0])

@@ -1,0 +1,207 @@
+"""Tabular RL benchmark: three tables, each row measured side by side in the same run.
+
+1. Value iteration and policy iteration against pymdptoolbox on random MDPs (A = 8, 10 successors
+   per state-action, gamma = 0.99) to the same epsilon. The peer gets the faster of its dense and
+   sparse inputs, and its own set-up (checks, iteration bound) is inside its time; building our
+   model from arrays is outside ours. Both policies are then evaluated exactly: "gap" is
+   max_s V*(s) - V^pi(s), which must be below epsilon for both.
+2. Exact policy evaluation (the Bellman linear solve) on sparse grid worlds, 10^4 to 10^6 states:
+   seconds and peak memory (each size in a fresh process; peak RSS over the model's).
+3. Q-learning updates per second against the bare env's steps per second (random actions in the
+   same gymnasium env, the ceiling).
+
+    .venv/bin/python benchmarks/bench_tabular.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agents import QLearning, evaluate_policy, linear_schedule, policy_iteration, value_iteration  # noqa: E402
+from envs.gridworld import gridworld, toward_goal_policy  # noqa: E402
+from envs.tabular import random_mdp  # noqa: E402
+
+EPSILON = 0.01  # pymdptoolbox's default; our tol means the same: the greedy policy is eps-optimal
+
+
+def table(rows: list[dict]) -> str:
+    cols = list(rows[0])
+    out = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(_fmt(r[c]) for c in cols) + " |")
+    return "\n".join(out)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return str(v)
+
+
+def best_of(fn, repeats: int):
+    times, out = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+# ---------------------------------------------------------------------- 1. planners vs pymdptoolbox
+def peer_inputs(mdp, dense: bool):
+    if dense:
+        return [mdp.transition_matrix(a).toarray() for a in range(mdp.A)]
+    return [sp.csr_matrix(mdp.transition_matrix(a)) for a in range(mdp.A)]
+
+
+def run_peer(cls, P, R, **kw):
+    m = cls(P, R, 0.99, **kw)
+    m.run()
+    return np.array(m.policy), m.iter
+
+
+def planners(sizes, repeats: int) -> list[dict]:
+    import mdptoolbox.mdp as M
+
+    rows = []
+    for S in sizes:
+        mdp = random_mdp(S, 8, 10, seed=0, gamma=0.99)
+        v_star = policy_iteration(mdp).V
+        gap = lambda pol: float((v_star - evaluate_policy(mdp, pol)).max())  # noqa: E731
+        ours_vi_t, ours_vi = best_of(lambda: value_iteration(mdp, tol=EPSILON), repeats)
+        ours_pi_t, ours_pi = best_of(lambda: policy_iteration(mdp), repeats)
+        for algo, ours_t, ours, cls, kw in (
+                ("value iteration", ours_vi_t, ours_vi, M.ValueIteration, {"epsilon": EPSILON}),
+                ("policy iteration", ours_pi_t, ours_pi, M.PolicyIteration, {})):
+            peer = {}
+            for form in ("dense", "sparse"):
+                if form == "dense" and S * S * 8 * 8 > 2.5e9:  # > 2.5 GB of dense P: not worth trying
+                    continue
+                P = peer_inputs(mdp, form == "dense")
+                t = time.perf_counter()
+                pol, it = run_peer(cls, P, mdp.R, **kw)
+                peer[form] = (time.perf_counter() - t, pol, it)
+                del P
+            form = min(peer, key=lambda f: peer[f][0])
+            t_peer, pol, it = peer[form]
+            rows.append({"algorithm": algo, "S": S, "ours s": ours_t, "ours iters": ours.iterations,
+                         "pymdptoolbox s": t_peer, "peer input": form, "peer iters": it,
+                         "speed-up": t_peer / ours_t, "ours gap": gap(ours.policy), "peer gap": gap(pol)})
+            print(rows[-1], flush=True)
+    return rows
+
+
+# ---------------------------------------------------------------------- 2. sparse policy evaluation
+def _one_grid(n: int) -> dict:
+    mdp = gridworld(n, slip=0.1, gamma=0.99)
+    policy = toward_goal_policy(n)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    V = evaluate_policy(mdp, policy)
+    seconds = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    mrp = mdp.induced_mrp(policy)
+    keep = ~mrp.terminal
+    residual = float(np.abs(np.where(keep, mrp.R + 0.99 * (mrp.P @ V), 0.0) - V).max())
+    return {"states": n * n, "nnz(P)": mdp.nnz, "seconds": seconds, "solve peak MB": (peak - before) / 1024,
+            "process peak MB": peak / 1024, "residual": residual, "V(start)": float(V[0])}
+
+
+def grids(sizes) -> list[dict]:
+    rows = []
+    for n in sizes:
+        out = subprocess.run([sys.executable, __file__, "--grid", str(n)], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(rows[-1], flush=True)
+    return rows
+
+
+# ---------------------------------------------------------------------- 3. Q-learning throughput
+def bare_rate(env, steps: int, seed: int = 0) -> float:
+    actions = np.random.default_rng(seed).integers(0, env.action_space.n, size=steps).tolist()
+    env.reset(seed=seed)
+    step, reset = env.step, env.reset
+    t = time.perf_counter()
+    for a in actions:
+        _, _, term, trunc, _ = step(a)
+        if term or trunc:
+            reset()
+    return steps / (time.perf_counter() - t)
+
+
+def q_rate(env, steps: int) -> float:
+    learner = QLearning(env, gamma=0.99, alpha=linear_schedule(0.1, 0.01, steps),
+                        epsilon=linear_schedule(1.0, 0.05, steps // 2), seed=0)
+    t = time.perf_counter()
+    learner.learn(steps=steps)
+    return learner.steps / (time.perf_counter() - t)
+
+
+def throughput(steps: int, repeats: int) -> list[dict]:
+    import gymnasium as gym
+
+    rows = []
+    for env_id in ("FrozenLake-v1", "Taxi-v4", "CliffWalking-v1"):
+        env = gym.make(env_id, max_episode_steps=200)
+        bare = max(bare_rate(env, steps, seed=i) for i in range(repeats))
+        q = max(q_rate(env, steps) for _ in range(repeats))
+        rows.append({"env": env_id, "bare env steps/s": bare, "Q-learning updates/s": q, "ratio": q / bare})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (S up to 1,000; grids up to 10^5)")
+    ap.add_argument("--grid", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.grid:
+        print(json.dumps(_one_grid(args.grid)))
+        return
+    quick = args.quick
+    t1 = planners([100, 1000] if quick else [100, 1000, 5000], repeats=3)
+    t2 = grids([100, 316] if quick else [100, 316, 1000])
+    t3 = throughput(30_000 if quick else 100_000, repeats=2 if quick else 3)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    text = "\n\n".join([
+        f"# Tabular RL benchmark{' (--quick)' if quick else ''}",
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f} at the end; "
+        f"python {platform.python_version()}, numpy {np.__version__}. Command: "
+        f"`.venv/bin/python benchmarks/bench_tabular.py{' --quick' if quick else ''}`.",
+        f"## 1. Planners vs pymdptoolbox: random MDPs, A = 8, 10 successors, gamma = 0.99, epsilon = {EPSILON}\n\n"
+        "Seconds: the best of 3 for ours (model built outside the timing), one run for the peer with its own set-up "
+        "inside, given the faster of its dense and sparse inputs. gap = max_s V*(s) - V^pi(s) of the returned policy "
+        "(both must be < epsilon).\n\n" + table(t1),
+        "## 2. Exact policy evaluation on sparse grid worlds (slip 0.1, gamma = 0.99)\n\n"
+        "`evaluate_policy(gridworld(n), toward_goal_policy(n))`, method auto (SuperLU here); each size in a fresh "
+        "process. solve peak MB: how far the solve raised the process's peak RSS above the model's; residual: "
+        "max |R + gamma P V - V|.\n\n" + table(t2),
+        "## 3. Q-learning updates/s vs the bare env's steps/s (gymnasium env with its default wrappers)\n\n"
+        "Bare: random actions from a pre-drawn list, reset on episode end. Q-learning: epsilon-greedy, one update "
+        "per step, everything included. Best of the repeats.\n\n" + table(t3),
+    ]) + "\n"
+    print(text)
+    out = ROOT / "benchmarks" / "results" / "tabular.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
