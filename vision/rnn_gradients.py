@@ -16,13 +16,16 @@ bias, f_t = sigmoid(b_f + ...) close to 1) the gradient travels T steps nearly u
 Exploding gradients are then capped by gradient clipping (``torch.nn.utils.clip_grad_norm_``): if the
 gradient's norm g exceeds a threshold c, rescale it to c g / ||g||.
 
-The cells here are PyTorch's ``torch.nn.RNN`` and ``torch.nn.LSTM`` (the same equations), with their
+The cells are the lab's own ``vision.recurrent.RNN`` and ``LSTM`` (written from these equations; they
+give the same gradients as ``torch.nn.RNN`` / ``torch.nn.LSTM`` with the same weights), with their
 recurrent weights set to r Q; :func:`jacobian_product` writes the vanilla RNN's chain rule out by hand.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from vision import recurrent
 
 
 def scaled_orthogonal(n: int, radius: float, generator: torch.Generator) -> torch.Tensor:
@@ -32,29 +35,32 @@ def scaled_orthogonal(n: int, radius: float, generator: torch.Generator) -> torc
     return (radius * q).float()
 
 
-def vanilla_rnn(hidden: int, radius: float, input_size: int = 1, seed: int = 0) -> nn.RNN:
-    """A tanh RNN with W_hh = radius * Q, W_xh ~ N(0, 1/input_size), zero biases."""
+def vanilla_rnn(hidden: int, radius: float, input_size: int = 1, seed: int = 0) -> recurrent.RNN:
+    """A tanh RNN (time-major: x of shape (T, N, D)) with W_hh = radius * Q, W_xh ~ N(0, 1/input_size),
+    zero biases."""
     g = torch.Generator().manual_seed(seed)
-    rnn = nn.RNN(input_size, hidden, nonlinearity="tanh")
+    rnn = recurrent.RNN(input_size, hidden, batch_first=False)
+    cell = rnn.cells[0]
     with torch.no_grad():
-        rnn.weight_hh_l0.copy_(scaled_orthogonal(hidden, radius, g))
-        rnn.weight_ih_l0.copy_(torch.randn(hidden, input_size, generator=g) / input_size ** 0.5)
-        rnn.bias_ih_l0.zero_()
-        rnn.bias_hh_l0.zero_()
+        cell.W_hh.copy_(scaled_orthogonal(hidden, radius, g))
+        cell.W_xh.copy_(torch.randn(hidden, input_size, generator=g) / input_size ** 0.5)
+        cell.b_xh.zero_()
+        cell.b_hh.zero_()
     return rnn
 
 
-def lstm(hidden: int, radius: float, forget_bias: float = 5.0, input_size: int = 1, seed: int = 0) -> nn.LSTM:
-    """An LSTM whose four recurrent blocks (gates i, f, g, o) are each radius * Q, with forget-gate bias
-    ``forget_bias`` (large: the gate is open, f ~ 1) and zero other biases."""
+def lstm(hidden: int, radius: float, forget_bias: float = 5.0, input_size: int = 1, seed: int = 0) -> recurrent.LSTM:
+    """An LSTM (time-major) whose four recurrent blocks (gates i, f, g, o) are each radius * Q, with
+    forget-gate bias ``forget_bias`` (large: the gate is open, f ~ 1) and zero other biases."""
     g = torch.Generator().manual_seed(seed)
-    m = nn.LSTM(input_size, hidden)
+    m = recurrent.LSTM(input_size, hidden, batch_first=False)
+    cell = m.cells[0]
     with torch.no_grad():
-        m.weight_hh_l0.copy_(torch.cat([scaled_orthogonal(hidden, radius, g) for _ in range(4)]))
-        m.weight_ih_l0.copy_(torch.randn(4 * hidden, input_size, generator=g) / input_size ** 0.5)
-        m.bias_ih_l0.zero_()
-        m.bias_hh_l0.zero_()
-        m.bias_ih_l0[hidden:2 * hidden] = forget_bias  # PyTorch's gate order: input, forget, cell, output
+        cell.W_hh.copy_(torch.cat([scaled_orthogonal(hidden, radius, g) for _ in range(4)]))
+        cell.W_xh.copy_(torch.randn(4 * hidden, input_size, generator=g) / input_size ** 0.5)
+        cell.b_xh.zero_()
+        cell.b_hh.zero_()
+        cell.b_xh[hidden:2 * hidden] = forget_bias  # gate order: input, forget, candidate, output
     return m
 
 
@@ -71,7 +77,7 @@ def grad_wrt_h0(model: nn.Module, T: int, batch: int = 8, input_scale: float = 0
     h0 = (h0_scale * torch.randn(1, batch, hidden, generator=g)).requires_grad_(True)
     v = torch.randn(hidden, generator=g)
     v = v / v.norm()
-    if isinstance(model, nn.LSTM):
+    if isinstance(model, (recurrent.LSTM, nn.LSTM)):
         out, _ = model(x, (h0, torch.zeros(1, batch, hidden)))
     else:
         out, _ = model(x, h0)
@@ -111,7 +117,7 @@ def recall_batch(T: int, batch: int, generator: torch.Generator) -> tuple[torch.
 
 
 class RecallNet(nn.Module):
-    """A recurrent cell (vanilla RNN or LSTM) and a linear read-out of h_T to two logits."""
+    """A time-major recurrent layer (vanilla RNN or LSTM) and a linear read-out of h_T to two logits."""
 
     def __init__(self, cell: nn.Module):
         super().__init__()

@@ -5,7 +5,7 @@ features phi_l(x) of a convolutional network.
     style loss:          L_style(x)   = sum_l w_l ||G_l(x) - G_l(s)||_F^2 / C_l^2
     content loss:        L_content(x) = ||phi_c(x) - phi_c(c)||^2 / |phi_c|               (mean square)
     total variation:     L_tv(x)      = mean (x_{i+1,j} - x_{i,j})^2 + mean (x_{i,j+1} - x_{i,j})^2
-    texture synthesis:   min_x L_style(x)                        from noise (Gatys et al. 2015)
+    texture synthesis:   min_x L_style(x) (+ t L_tv(x))          from noise (Gatys et al. 2015)
     style transfer:      min_x a L_content(x) + b L_style(x) + t L_tv(x)   from the content image (Gatys et al. 2016)
     DeepDream:           max_x 1/2 mean phi_l(x)^2   (the gradient at layer l is the activation itself), jittered
     feature inversion:   min_x ||phi_l(x) - phi_l(x0)||^2 / ||phi_l(x0)||^2 + t L_tv(x)   (Mahendran & Vedaldi 2015)
@@ -127,14 +127,15 @@ def _check_layers(net_depth: int, layers: Sequence[int]) -> None:
 
 
 # ------------------------------------------------------------------------------ the objectives
-def texture_objective(net: nn.Module, style: torch.Tensor, layers: Sequence[int] | None = None) -> Callable:
-    """x -> L_style(x) against the Gram matrices of ``style``."""
+def texture_objective(net: nn.Module, style: torch.Tensor, layers: Sequence[int] | None = None,
+                      tv_weight: float = 0.0) -> Callable:
+    """x -> L_style(x) + t L_tv(x), the style loss against the Gram matrices of ``style``."""
     with torch.no_grad():
         feats = net(style)
     layers = list(range(len(feats))) if layers is None else list(layers)
     _check_layers(len(feats), layers)
     grams = [gram_matrix(f) for f in _pick(feats, layers)]
-    return lambda x: style_loss(_pick(net(x), layers), grams)
+    return lambda x: style_loss(_pick(net(x), layers), grams) + tv_weight * total_variation(x)
 
 
 def style_transfer_objective(net: nn.Module, content: torch.Tensor, style: torch.Tensor, content_layer: int = 2,
@@ -207,9 +208,9 @@ def optimize_image(objective: Callable, x0: torch.Tensor, steps: int = 200, lr: 
     return x.detach(), history
 
 
-def synthesize_texture(net, style, steps=300, lr=0.02, seed=0):
+def synthesize_texture(net, style, steps=300, lr=0.02, tv_weight=0.0, seed=0):
     """A new image with the Gram statistics of ``style``, grown from noise."""
-    return optimize_image(texture_objective(net, style), noise_image(style.shape, seed), steps, lr)
+    return optimize_image(texture_objective(net, style, tv_weight=tv_weight), noise_image(style.shape, seed), steps, lr)
 
 
 def style_transfer(net, content, style, steps=300, lr=0.02, content_layer=2, content_weight=1.0, style_weight=1.0,

@@ -4,7 +4,7 @@ Setup measures ||dL/dh_0|| for every sequence length in ``grid_T`` and every spe
 ``grid_radii`` of the recurrent weights (W_hh = r Q): the vanilla RNN in its linear regime (h_t = 0,
 where the norm is exactly r^T), the vanilla RNN driven by inputs (tanh factors < 1), and the LSTM with
 its forget gate open (bias ``forget_bias``) and shut (bias 0). Training then shows what that means
-for learning: both cells (torch.nn.RNN / torch.nn.LSTM, radius ``radius``) learn to recall the first
+for learning: both cells (vision.recurrent's RNN and LSTM, radius ``radius``) learn to recall the first
 input of a ``T``-step noisy sequence, with gradient clipping at ``clip`` (0: off; the pre-clip norm is
 logged). The LSTM learns it from its first steps; whether the vanilla RNN does depends on whether
 training (Adam) finds its way out of the vanishing regime first, which varies with the seed.

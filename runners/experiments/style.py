@@ -35,6 +35,7 @@ class ImageOptConfig(RunConfig):
 @dataclass
 class TextureConfig(ImageOptConfig):
     style: str = "coffee"
+    tv_weight: float = 0.02  # a little smoothness; the Gram loss alone leaves pixel noise
 
 
 @dataclass
@@ -61,7 +62,7 @@ class DeepDreamConfig(ImageOptConfig):
 class FeatureInversionConfig(ImageOptConfig):
     image: str = "astronaut"
     layer: int = 2
-    tv_weight: float = 0.0
+    tv_weight: float = 0.1
 
 
 def _img(x: torch.Tensor):
@@ -126,12 +127,14 @@ class Texture(ImageOptimization):
 
     def build(self, cfg):
         self.style = self.photo(cfg.style)
-        self.objective = st.texture_objective(self.net, self.style)
+        self.objective = st.texture_objective(self.net, self.style, tv_weight=cfg.tv_weight)
+        self.style_loss = st.texture_objective(self.net, self.style)
         return st.noise_image(self.style.shape, cfg.seed).to(self.device)
 
     @torch.no_grad()
     def evaluate(self):
-        return {"eval/style_loss": self.objective(self.x).item(), "eval/style_loss_start": self.objective(self.start).item()}
+        return {"eval/style_loss": self.style_loss(self.x).item(),
+                "eval/style_loss_start": self.style_loss(self.start).item()}
 
     def media(self):
         return {"texture": _img(self.x), "panel": self._strip({"style": self.style, "noise": self.start,
