@@ -24,6 +24,7 @@ import torch.nn.functional as F  # noqa: E402
 from runners.config import RunConfig  # noqa: E402
 from runners.errors import GymlabError  # noqa: E402
 from runners.registry import register  # noqa: E402
+from runners.sanity import SanityModel  # noqa: E402
 from vision import rnn_gradients as rg  # noqa: E402
 
 TINY = 1e-38  # a norm that underflowed to 0 in float32 is shown at this floor (log10 = -38)
@@ -87,7 +88,8 @@ class RNNGradients:
         """The runner's sanity=true protocol (runners/sanity.py): the LSTM classifier, examples first."""
         x, y = rg.recall_batch(self.cfg.T, 512, torch.Generator().manual_seed(self.cfg.seed + 1))
         loss = lambda net, x, y: F.cross_entropy(net(x.transpose(0, 1)), y)  # noqa: E731
-        return self.nets["lstm"], loss, x.transpose(0, 1).to(self.device), y.to(self.device), "softmax"
+        return SanityModel(self.nets["lstm"], loss, x.transpose(0, 1).to(self.device), y.to(self.device), "softmax",
+                           num_classes=2, optimizer=lambda params, lr: torch.optim.Adam(params, lr=lr))
 
     def train_step(self):
         g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step)

@@ -83,3 +83,13 @@ def test_experiment_measures_the_grid_and_trains(tmp_path):
     assert abs(s["eval/grad_log10_lstm_r1.5"]) < 2 and s["eval/grad_log10_lstm_closed_r0.5"] < -5
     assert s["eval/accuracy"] > 0.9  # the LSTM recalls the first input 10 steps back (chance: 0.5)
     assert {"grad_vs_T.png", "training_grad_norms.png", "grad_table.md"} <= {p.name for p in (tmp_path / "media").iterdir()}
+
+
+def test_experiment_offers_the_sanity_protocol(tmp_path):
+    from runners import registry, sanity
+
+    exp = registry.get("rnn-gradients").cls()
+    cfg = exp.Config(T=5, grid_T=[1], grid_radii=[1.0])
+    exp.setup(cfg, registry.Context(device=torch.device("cpu"), seed=0, run_dir=tmp_path, log=lambda m: None))
+    r = sanity.check_initial_loss(sanity.as_sanity_model(exp.sanity_model()))
+    assert r["init_expected"] == pytest.approx(math.log(2)) and r["init_ok"]
