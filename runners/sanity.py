@@ -7,8 +7,9 @@ before a long run, done on a *copy* of the experiment's model so that the real r
        untrained binary model:  L = log 2 nats = 1 bit per dimension  (p = 1/2 everywhere)
 2. Overfit a tiny subset (20 examples) to near-zero loss: if the model cannot, something is broken.
 3. A short learning-rate probe on a fixed batch: the loss barely moves -> "too low"; it shoots up
-   (above 1.5x its start) or turns NaN -> "too high"; it falls -> "ok". The probe is run at the experiment's ``lr`` and at every
-   decade from 1e-5 to 10, and the decade with the lowest final loss is suggested.
+   (above 1.5x its start) or turns NaN -> "too high"; it falls -> "ok". The probe is run at the
+   experiment's ``lr`` and at every decade from 1e-5 to 10; the decade with the lowest final loss is
+   suggested.
 
 The protocol an experiment offers (optional; the runner calls it when ``sanity=true``)::
 
@@ -27,6 +28,17 @@ The protocol an experiment offers (optional; the runner calls it when ``sanity=t
 A :class:`SanityModel` may be returned instead of the tuple to set ``num_classes`` or an ``optimizer``
 factory ``(params, lr) -> torch.optim.Optimizer`` (default plain SGD, the update rule whose ``lr`` is
 probed). :func:`check` runs the three checks on a plain model + data + loss, without any runner.
+
+Examples (the method an experiment adds)::
+
+    # a weight matrix trained by SGD on its analytic gradient (softmax / svm): autograd differentiates the loss
+    def sanity_model(self):
+        return self.W, lambda W, x, y: linear.softmax_loss(W, x, y)[0], self.xtr, self.ytr, "softmax"
+
+    # a network trained with Adam: probe the same update rule
+    def sanity_model(self):
+        return SanityModel(self.model, lambda m, x, y: F.cross_entropy(m(x), y), self.xtr, self.ytr, "softmax",
+                           optimizer=lambda params, lr: torch.optim.Adam(params, lr=lr))
 """
 from __future__ import annotations
 

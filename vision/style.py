@@ -227,4 +227,5 @@ def deepdream(net, image, layer=2, steps=50, lr=0.003, max_shift=4, seed=0):
 
 def invert_features(net, target, layer=2, steps=300, lr=0.02, tv_weight=0.0, seed=0):
     """An image whose layer-``layer`` features match ``target``'s, grown from noise."""
-    return optimize_image(inversion_objective(net, target, layer, tv_weight), noise_image(target.shape, seed), steps, lr)
+    objective = inversion_objective(net, target, layer, tv_weight)
+    return optimize_image(objective, noise_image(target.shape, seed), steps, lr)

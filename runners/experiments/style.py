@@ -183,7 +183,8 @@ class DeepDream(ImageOptimization):
         return {"eval/activation_norm": now, "eval/activation_norm_start": start, "eval/activation_gain": now / start}
 
     def media(self):
-        return {"dream": _img(self.x), "panel": self._strip({"photo": self.start, f"dream (layer {self.cfg.layer})": self.x})}
+        panel = self._strip({"photo": self.start, f"dream (layer {self.cfg.layer})": self.x})
+        return {"dream": _img(self.x), "panel": panel}
 
 
 @register("feature-inversion", data="skimage photos", metric="eval/feature_error", mode="min",

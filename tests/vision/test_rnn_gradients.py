@@ -49,7 +49,8 @@ def test_gradients_equal_torch_recurrent_layers_with_the_same_weights(make, peer
     theirs = peer(1, 16)
     with torch.no_grad():
         c = ours.cells[0]
-        for name, p in (("weight_ih_l0", c.W_xh), ("weight_hh_l0", c.W_hh), ("bias_ih_l0", c.b_xh), ("bias_hh_l0", c.b_hh)):
+        for name, p in (("weight_ih_l0", c.W_xh), ("weight_hh_l0", c.W_hh), ("bias_ih_l0", c.b_xh),
+                        ("bias_hh_l0", c.b_hh)):
             getattr(theirs, name).copy_(p)
     for T in (1, 7, 30):
         a = rg.grad_wrt_h0(ours, T, input_scale=1.0, h0_scale=0.5, seed=T)
@@ -82,7 +83,8 @@ def test_experiment_measures_the_grid_and_trains(tmp_path):
     assert s["eval/grad_log10_rnn_linear_r1.5"] == pytest.approx(29 * math.log10(1.5), abs=1e-3)
     assert abs(s["eval/grad_log10_lstm_r1.5"]) < 2 and s["eval/grad_log10_lstm_closed_r0.5"] < -5
     assert s["eval/accuracy"] > 0.9  # the LSTM recalls the first input 10 steps back (chance: 0.5)
-    assert {"grad_vs_T.png", "training_grad_norms.png", "grad_table.md"} <= {p.name for p in (tmp_path / "media").iterdir()}
+    media = {p.name for p in (tmp_path / "media").iterdir()}
+    assert {"grad_vs_T.png", "training_grad_norms.png", "grad_table.md"} <= media
 
 
 def test_experiment_offers_the_sanity_protocol(tmp_path):
