@@ -1,0 +1,118 @@
+"""`segmenter`: per-pixel digit classes on the synthetic scenes (vision.segmentation): an FCN with a
+transpose-convolution decoder (variant=fcn), max-unpooling with the pooling indices (variant=unpool)
+or a U-Net with skips (variant=unet); pixel accuracy and mIoU over background + 10 digits."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from runners.config import RunConfig  # noqa: E402
+from runners.errors import GymlabError  # noqa: E402
+from runners.experiments.detection import batch_indices  # noqa: E402
+from runners.registry import register  # noqa: E402
+from vision.scenes import load_scenes  # noqa: E402
+from vision.segmentation import VARIANTS, SegNet, confusion_matrix, iou_per_class, mean_iou, pixel_accuracy  # noqa: E402
+
+
+@dataclass
+class SegmenterConfig(RunConfig):
+    steps: int = 600
+    eval_every: int = 300
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    data: str = "scenes"
+    variant: str = "unet"  # fcn | unpool | unet
+    n_train: int = 2000  # the last n_val are held out for validation
+    n_val: int = 200
+    n_test: int = 500
+    width: int = 16  # encoder widths width, 2 width, 4 width (three poolings)
+    convs: int = 1  # conv-BN-ReLU layers per stage
+
+
+@register("segmenter", data="scenes", metric="eval/miou", select="eval/val_miou",
+          description="FCN segmenter on digit scenes: transpose-conv, max-unpooling or U-Net decoder")
+class Segmenter:
+    Config = SegmenterConfig
+
+    def setup(self, cfg: SegmenterConfig, ctx):
+        if cfg.data != "scenes":
+            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: scenes")
+        if cfg.variant not in VARIANTS:
+            raise GymlabError(f"bad value for 'variant': {cfg.variant!r}; valid: {', '.join(VARIANTS)}")
+        if not 0 < cfg.n_val < cfg.n_train:
+            raise GymlabError(f"bad value for 'n_val': {cfg.n_val}; it must be between 1 and n_train - 1")
+        self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
+        self.data = load_scenes(cfg.seed, cfg.n_train, cfg.n_test)
+        self.n_fit = cfg.n_train - cfg.n_val
+        w = cfg.width
+        self.model = ctx.prepare_model(SegNet(11, 1, (w, 2 * w, 4 * w), cfg.variant, cfg.convs))
+        self.opt = torch.optim.AdamW(self.model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, cfg.lr, total_steps=cfg.steps, pct_start=0.15)
+        self.steps_per_epoch = math.ceil(self.n_fit / cfg.batch_size)
+        self.step = 0
+
+    def train_step(self):
+        idx = self.ctx.shard(batch_indices(self.cfg.seed, self.step, self.n_fit, self.cfg.batch_size))
+        self.model.train()
+        with self.ctx.autocast():
+            out = self.model(self.data.train.images[idx].to(self.device))
+        loss = F.cross_entropy(out.float(), self.data.train.masks[idx].to(self.device))
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        if self.step < self.cfg.steps - 1:
+            self.sched.step()
+        self.step += 1
+        return {"train/loss": loss.item(), "train/epoch": self.step / self.steps_per_epoch}
+
+    @torch.no_grad()
+    def predict(self, images):
+        self.model.eval()
+        out = []
+        for chunk in torch.split(images, 256):
+            with self.ctx.autocast():
+                out.append(self.model(chunk.to(self.device)).argmax(1).cpu())
+        return torch.cat(out)
+
+    def evaluate(self):
+        conf = confusion_matrix(self.predict(self.data.test.images), self.data.test.masks, 11)
+        val = slice(self.n_fit, self.cfg.n_train)
+        conf_val = confusion_matrix(self.predict(self.data.train.images[val]), self.data.train.masks[val], 11)
+        iou = iou_per_class(conf)
+        return {"eval/miou": mean_iou(conf), "eval/pixel_accuracy": pixel_accuracy(conf),
+                "eval/val_miou": mean_iou(conf_val), "eval/iou_background": float(iou[0]),
+                **{f"eval/iou_digit{k}": float(iou[k + 1]) for k in range(10)}}
+
+    def media(self):
+        n = 8
+        pred = self.predict(self.data.test.images[:n])
+        fig, axes = plt.subplots(3, n, figsize=(1.8 * n, 5.6))
+        for i in range(n):
+            for r, (img, kw) in enumerate([(self.data.test.images[i, 0], dict(cmap="gray")),
+                                           (self.data.test.masks[i], dict(cmap="tab20", vmin=0, vmax=19)),
+                                           (pred[i], dict(cmap="tab20", vmin=0, vmax=19))]):
+                axes[r, i].imshow(img, interpolation="nearest", **kw)
+                axes[r, i].axis("off")
+            axes[0, i].set_title(self.data.test.captions[i], fontsize=7)
+        axes[1, 0].set_title("truth", fontsize=8, loc="left")
+        axes[2, 0].set_title(f"predicted ({self.cfg.variant})", fontsize=8, loc="left")
+        fig.tight_layout()
+        return {"masks": fig}
+
+    def state_dict(self):
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
+                "step": self.step}
+
+    def load_state_dict(self, state):
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+        self.step = state["step"]
