@@ -237,3 +237,51 @@ def layer_table(prof: Profile) -> list[dict]:
              "params": r.params, "MACs": r.macs, "activations": r.activations,
              **({"calls": r.calls} if r.calls > 1 else {})}
             for r in prof.layers if r.params or r.macs or r.activations]
+
+
+def formula_check(model: nn.Module, example: Union[torch.Tensor, Sequence[torch.Tensor]]) -> list[dict]:
+    """Check the notes' formulas on every Conv2d and Linear layer that runs on ``example``:
+    parameters F*F*D1*K (/groups) + K against the layer's tensors, and the output size
+    (W - F + 2P)/S + 1 (dilation 1) against the output PyTorch produced. One row per layer with
+    ``ok`` True when both agree (Linear: N*M + M parameters)."""
+    args = tuple(example) if isinstance(example, (tuple, list)) else (example,)
+    names = {m: n for n, m in model.named_modules()}
+    rows: dict = {}
+
+    def hook(m, inputs, output):
+        if m in rows:
+            return
+        actual = sum(p.numel() for p in m.parameters(recurse=False))
+        if isinstance(m, nn.Linear):
+            want = linear_params(m.in_features, m.out_features, m.bias is not None)
+            rows[m] = {"layer": names.get(m, ""), "type": type(m).__name__, "params": actual,
+                       "params_formula": want, "output": "", "output_formula": "", "ok": want == actual}
+            return
+        (fh, fw), (sh, sw) = m.kernel_size, m.stride
+        want = fh * fw * (m.in_channels // m.groups) * m.out_channels + (m.out_channels if m.bias is not None else 0)
+        x, out = _first_tensor(inputs), _first_tensor(output)
+        got = tuple(out.shape[-2:])
+        # a dilated filter covers d (F - 1) + 1 pixels; 'valid' is P = 0 and 'same' (stride 1) P = (F' - 1) / 2
+        span = [d * (f - 1) + 1 for d, f in zip(m.dilation, m.kernel_size)]
+        if m.padding == "same":
+            pad = [(f - 1) / 2 for f in span]
+        elif m.padding == "valid":
+            pad = [0, 0]
+        else:
+            pad = list(m.padding)
+        formula = tuple(int((w - f + 2 * p) // s + 1) for w, f, p, s in zip(x.shape[-2:], span, pad, (sh, sw)))
+        rows[m] = {"layer": names.get(m, ""), "type": type(m).__name__, "params": actual, "params_formula": want,
+                   "output": "x".join(map(str, got)), "output_formula": "x".join(map(str, formula)),
+                   "ok": want == actual and tuple(formula) == got}
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(*args)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return list(rows.values())

@@ -131,3 +131,52 @@ def test_latency_is_measured():
     prof = C.profile(nn.Linear(4, 4), torch.randn(1, 4), latency=True, repeats=3, warmup=1)
     assert prof.latency_ms is not None and prof.latency_ms > 0
     assert "latency_ms" in prof.row("lin")
+
+
+@pytest.mark.parametrize("size,channels", [(8, 1), (28, 1), (32, 3)])
+def test_formulas_hold_on_every_layer_of_every_backbone(size, channels):
+    from vision.backbones import BACKBONES, build
+
+    for name in BACKBONES:
+        net = build(name, in_channels=channels, image_size=size)
+        x = torch.rand(2, channels, size, size)
+        rows = C.formula_check(net, x)
+        n_layers = sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in net.modules())
+        assert len(rows) == n_layers and all(r["ok"] for r in rows), (name, [r for r in rows if not r["ok"]])
+        prof = C.profile(net, x)
+        assert prof.params == sum(p.numel() for p in net.parameters())
+        assert 2 * prof.macs * 2 == _flops(net, x)
+
+
+def test_formula_check_handles_dilation_same_padding_and_flags_nothing_wrong():
+    net = nn.Sequential(nn.Conv2d(2, 4, 3, dilation=2), nn.Conv2d(4, 4, 5, padding="same"),
+                        nn.Conv2d(4, 3, 3, stride=3, padding=1))
+    rows = C.formula_check(net, torch.rand(1, 2, 16, 16))
+    assert [r["output"] for r in rows] == ["12x12", "12x12", "4x4"]
+    assert all(r["ok"] for r in rows)
+
+
+def test_complexity_experiment_table(tmp_path):
+    import json
+
+    from runners.loop import run
+
+    s = run("complexity", ["logger.mode=disabled", "progress=false", f"run_dir={tmp_path / 'r'}", "sizes=8",
+                           "latency_repeats=1"], quiet=True)
+    rows = json.loads((tmp_path / "r" / "media" / "table.json").read_text())
+    names = {r["model"] for r in rows}
+    assert {"alexnet", "vgg", "googlenet", "resnet", "pixelcnn", "pixelrnn-row", "vae (elbo)",
+            "dcgan-generator"} <= names
+    assert s["eval/models"] == len(rows) == s["steps"]  # one model per step, then done
+    assert s["eval/formula_mismatches"] == 0 and s["eval/formula_layers"] > 50
+    from vision.backbones import build
+
+    resnet = next(r for r in rows if r["model"] == "resnet")
+    assert resnet["params"] == sum(p.numel() for p in build("resnet", 1, 8).parameters())
+    for r in rows:
+        assert r["latency_ms"] > 0
+        if r["params_in_layers"] == r["params"]:  # everything inside Conv/Linear layers: the hooks see it all
+            assert r["MACs"] == r["MACs_flop_counter"], r["model"]
+    fvsbn = next(r for r in rows if r["model"] == "fvsbn")  # an inline matmul on a bare parameter
+    assert fvsbn["params_in_layers"] == 0 < fvsbn["params"] and fvsbn["MACs_flop_counter"] > 0
+    assert (tmp_path / "r" / "media" / "layers_resnet.md").exists()
