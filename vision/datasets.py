@@ -266,8 +266,11 @@ def _holdout(x: np.ndarray, y: np.ndarray, xte: np.ndarray, yte: np.ndarray, see
     """A stratified validation split (by seed) from the official training set; the test set as published."""
     from sklearn.model_selection import train_test_split
 
-    strat = y if np.unique(y, return_counts=True)[1].min() >= 2 else None  # tiny sets: plain random split
-    tr, va = train_test_split(np.arange(len(y)), test_size=val_fraction, stratify=strat, random_state=seed)
+    idx = np.arange(len(y))
+    try:
+        tr, va = train_test_split(idx, test_size=val_fraction, stratify=y, random_state=seed)
+    except ValueError:  # too few images per class to stratify (tiny test files): a plain random split
+        tr, va = train_test_split(idx, test_size=val_fraction, random_state=seed)
 
     def split(xs, ys):
         return Split(torch.from_numpy(xs.astype(np.float32) / 255.0), torch.from_numpy(ys.astype(np.int64)))

@@ -4,7 +4,7 @@
     conv_relu(cin, cout, k):      Conv2d(k x k, 'same' padding, bias) -> ReLU        (pre-BN nets: AlexNet, VGG)
     he_init_(module):             W ~ N(0, 2 / fan_in) for every conv and linear layer, biases 0, BN gamma 1, beta 0
     halving_plan(size, stages):   which of ``stages`` stages may halve the spatial size (2x2 max pooling or
-                                  a stride-2 conv) so that an 8x8, 28x28 or 32x32 input keeps at least a 2x2 map
+                                  a stride-2 conv) so that an 8x8, 28x28 or 32x32 input keeps at least a 4x4 map
 
 ``Backbone`` is the interface every backbone implements::
 
@@ -45,10 +45,10 @@ def he_init_(module: nn.Module) -> nn.Module:
     return module
 
 
-def halving_plan(image_size: int, stages: int, min_size: int = 2) -> list[bool]:
+def halving_plan(image_size: int, stages: int, min_size: int = 4) -> list[bool]:
     """For each stage, whether it halves the map (floor division) without going below ``min_size``.
 
-    8 -> 4 -> 2;  28 -> 14 -> 7 -> 3;  32 -> 16 -> 8 -> 4 -> 2 (as many as ``stages`` allows).
+    8 -> 4;  28 -> 14 -> 7;  32 -> 16 -> 8 -> 4 (at most ``stages`` halvings).
     """
     if image_size < min_size:
         raise ValueError(f"image_size must be at least {min_size}, got {image_size}")
