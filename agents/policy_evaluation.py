@@ -12,8 +12,8 @@ and V^pi is then the expected undiscounted return.
 Solvers (``method=``): "dense", LAPACK's LU (``scipy.linalg.solve``), for small or dense models;
 "iterative", GMRES (fast when P^pi mixes quickly, as in random MDPs, where a sparse LU fills in),
 falling back to "direct", SuperLU's sparse LU (``scipy.sparse.linalg.spsolve``; fast on grid worlds,
-where GMRES is slow) when GMRES has not converged after one restart cycle. "auto": dense up to
-1,000 states; above, direct when the matrix is banded (non-zeros within 0.1 S of the diagonal, as
+where GMRES is slow) when GMRES has not converged after one restart cycle. "auto": dense for dense
+models and sparse ones up to 200 states; above, direct when the matrix is banded (non-zeros within 0.1 S of the diagonal, as
 in grid worlds), else iterative with the fallback.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import scipy.sparse.linalg as spla
 
 from envs.tabular import MRP, TabularMDP
 
-DENSE_MAX_STATES = 1000  # below this many states a dense LU solve is the fastest
+DENSE_MAX_STATES = 200  # a sparse model this small is solved densely
 METHODS = ("auto", "dense", "direct", "iterative")
 
 

@@ -46,7 +46,7 @@ def _check_mask(mask, S: int, what: str) -> np.ndarray:
         if mask.shape != (S,):
             raise ValueError(f"{what} must be a boolean mask of shape ({S},) or a list of states; got shape {mask.shape}")
         return mask.copy()
-    if mask.ndim != 1 or not np.issubdtype(mask.dtype, np.integer) and mask.size:
+    if mask.ndim != 1 or (mask.size and not np.issubdtype(mask.dtype, np.integer)):
         raise ValueError(f"{what} must be a boolean mask of shape ({S},) or a list of state indices")
     out = np.zeros(S, dtype=bool)
     if mask.size:

@@ -147,14 +147,18 @@ def draw_values(mdp: TabularMDP, V: np.ndarray, policy: np.ndarray | None, title
     im = ax.imshow(V.reshape(rows, cols), cmap="viridis")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="V(s)")
     if policy is not None and rows * cols <= 2500:
-        labels = None
+        labels = None  # FrozenLake's holes (H) and goal (G), CliffWalking's cliff (C)
         if env_name.startswith("FrozenLake"):
             import gymnasium as gym
 
             labels = np.asarray(gym.make(env_name).unwrapped.desc).astype(str)
+        elif env_name == "CliffWalking-v1":
+            import gymnasium as gym
+
+            labels = np.where(gym.make(env_name).unwrapped._cliff, "C", ".")
         for s in range(mdp.S):
             r, c = divmod(s, cols)
-            if labels is not None and labels[r, c] in "HG":
+            if labels is not None and labels[r, c] in "HGC":
                 text = labels[r, c]
             elif mdp.terminal[s]:
                 text = "G"

@@ -69,6 +69,7 @@ def test_q_of_a_policy():
     np.testing.assert_allclose(evaluate_q(mdp, star.policy), star.Q, atol=1e-10)
 
 
+@pytest.mark.filterwarnings("ignore::scipy.sparse.SparseEfficiencyWarning")  # inside pymdptoolbox's checks
 @pytest.mark.parametrize("sparse", [False, True])
 def test_pymdptoolbox_policy_iteration_gives_the_same_values(sparse):
     mdp = random_mdp(200, 4, 10, seed=11, gamma=0.95, sparse=sparse)
