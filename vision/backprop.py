@@ -284,7 +284,7 @@ class TwoLayerNet:
 
     def __init__(self, dim: int, hidden: int, classes: int, rng: np.random.Generator, scale: float | None = None):
         s1 = scale if scale is not None else np.sqrt(2.0 / dim)  # He init for the ReLU layer
-        s2 = scale if scale is not None else np.sqrt(1.0 / hidden)
+        s2 = scale if scale is not None else 0.01  # small output weights: equal scores, initial loss log C
         self.params = {
             "W1": s1 * rng.standard_normal((dim, hidden)), "b1": np.zeros(hidden),
             "W2": s2 * rng.standard_normal((hidden, classes)), "b2": np.zeros(classes),

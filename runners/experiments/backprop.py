@@ -62,6 +62,20 @@ class Backprop:
         idx = perm[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size]
         return self.xtr[idx], self.ytr[idx]
 
+    def sanity_model(self):
+        """The runner's sanity=true checks on the same network written in torch (the checks need autograd)."""
+        import torch
+        import torch.nn.functional as F
+
+        from runners.sanity import SanityModel
+
+        params = {k: torch.tensor(v) for k, v in self.net.params.items()}
+
+        def loss(p, x, y):
+            return F.cross_entropy(torch.relu(x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"], y)
+
+        return SanityModel(params, loss, torch.tensor(self.xtr), torch.tensor(self.ytr), "softmax", num_classes=10)
+
     def train_step(self):
         x, y = self._batch()
         loss = self.net.sgd_step(x, y, self.cfg.lr, self.cfg.reg)

@@ -223,6 +223,14 @@ class _Race:
     def extra_eval(self) -> dict:
         return {}
 
+    def sanity_model(self):
+        """The runner's sanity=true checks (runners/sanity.py) on the first variant."""
+        from runners.sanity import SanityModel
+
+        first = next(iter(self.models.values()))
+        return SanityModel(first, lambda m, x, y: F.cross_entropy(m(x), y), self.data.xtr, self.data.ytr,
+                           "softmax", num_classes=10)
+
     def loss_figure(self, title: str, smooth: int = 10):
         fig, ax = plt.subplots(figsize=(6, 3.5))
         for name, h in self.history.items():
@@ -768,6 +776,15 @@ class HparamSearch:
         self.trials: list[dict] = []
         self.fine_range: Optional[dict] = None
         self.done = False
+
+    def sanity_model(self):
+        """The runner's sanity=true checks on the trials' network (its lr probe: the decade to search around)."""
+        from runners.sanity import SanityModel
+
+        torch.manual_seed(self.cfg.seed)
+        net = MLP(64, (self.cfg.width,), 10, activation="relu", init="he").to(self.data.xtr.device)
+        return SanityModel(net, lambda m, x, y: F.cross_entropy(m(x), y), self.data.xtr, self.data.ytr, "softmax",
+                           num_classes=10, optimizer=lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9))
 
     def _range(self, stage: str) -> dict:
         c = self.cfg

@@ -192,3 +192,15 @@ def test_backprop_experiment_resume_equals_uninterrupted(tmp_path):
     b = _t.load(tmp_path / "b" / "checkpoints" / "latest.pt", weights_only=False)["state"]["params"]
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_backprop_experiment_passes_the_sanity_checks(tmp_path):
+    import json
+
+    from runners.loop import run
+
+    run("backprop", ["logger.mode=disabled", "progress=false", f"run_dir={tmp_path / 'r'}", "sanity=true", "steps=1"],
+        quiet=True)
+    row = json.loads((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()[0])
+    assert row["sanity/init_ok"] and row["sanity/overfit_ok"]  # small output weights: initial loss = log 10
+    assert abs(row["sanity/init_loss"] - np.log(10)) < 0.05
