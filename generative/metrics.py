@@ -80,11 +80,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
     mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
     sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
-    covmean, _ = linalg.sqrtm(sigma1 @ sigma2, disp=False)
-    if not np.isfinite(covmean).all():  # near-singular product: regularise, as the reference FID code does
-        eps = np.eye(len(sigma1)) * 1e-6
-        covmean = linalg.sqrtm((sigma1 + eps) @ (sigma2 + eps))
-    covmean = covmean.real
+    eps = np.eye(len(sigma1)) * 1e-6  # ReLU features can be constant: keep the product non-singular
+    covmean = linalg.sqrtm((sigma1 + eps) @ (sigma2 + eps)).real
     return float(((mu1 - mu2) ** 2).sum() + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
 
 

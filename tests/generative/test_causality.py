@@ -38,7 +38,7 @@ MODELS = {
     "gated-pixelcnn": lambda c: GatedPixelCNN(c, levels=4, hidden=6 * c, n_layers=6, kernel_size=3),
     "gated-pixelcnn-conditional": lambda c: GatedPixelCNN(c, levels=4, hidden=6 * c, n_layers=3, num_classes=10),
     "row-lstm": lambda c: PixelRNN("row-lstm", c, levels=4, hidden=4 * c, n_layers=2),
-    "diagonal-bilstm": lambda c: PixelRNN("diagonal-bilstm", c, levels=4, hidden=16 * c, n_layers=2),
+    "diagonal-bilstm": lambda c: PixelRNN("diagonal-bilstm", c, levels=4, hidden=16 if c == 1 else 24, n_layers=2),
     "fvsbn": lambda c: FVSBN((c, 6, 6), levels=4),
 }
 
