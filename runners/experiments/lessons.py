@@ -6,7 +6,8 @@
                        saturation, zero-centred (tanh) against not (sigmoid, ReLU)
     optimizers         SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam racing on the same model and
                        minibatches from the same initial weights; loss curves on one plot
-    regularization     L2 strength, dropout, max-norm and DropConnect against the train/validation gap
+    regularization     L2 strength, dropout, max-norm, DropConnect and random crops against the
+                       train/validation gap
                        (big gap: overfitting, increase regularisation; no gap: increase capacity)
     batchnorm          the same deep net with and without batch normalisation
     hparam-search      coarse-to-fine random search over learning rate and regularisation strength:
@@ -39,7 +40,7 @@ from runners.registry import register  # noqa: E402
 from vision.datasets import load_digits_split, standardize  # noqa: E402
 from vision.mlp import ACTIVATIONS, INITS, MLP  # noqa: E402
 from vision.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler  # noqa: E402
-from vision.regularizers import DropConnectLinear, apply_max_norm_  # noqa: E402
+from vision.regularizers import DropConnectLinear, apply_max_norm_, random_crop  # noqa: E402
 
 
 # ===================================================================================== shared parts
@@ -51,6 +52,14 @@ class Digits:
     yva: torch.Tensor
     xte: torch.Tensor
     yte: torch.Tensor
+    mean: Optional[torch.Tensor] = None  # the training statistics of the standardisation (64,)
+    std: Optional[torch.Tensor] = None
+
+    def augment(self, x: torch.Tensor, pad: int) -> torch.Tensor:
+        """Random crops (zero-pad ``pad`` blank pixels, cut 8x8 back) of standardised rows: undo the
+        standardisation, shift the images, redo it."""
+        raw = (x * self.std + self.mean).view(-1, 1, 8, 8)
+        return (random_crop(raw, pad).flatten(1) - self.mean) / self.std
 
 
 def digits(seed: int, device, train_size: Optional[int] = None, label_noise: float = 0.0) -> Digits:
@@ -72,8 +81,11 @@ def digits(seed: int, device, train_size: Optional[int] = None, label_noise: flo
         flip = torch.randperm(len(ytr), generator=g)[: round(label_noise * len(ytr))]
         ytr = ytr.clone()
         ytr[flip] = (ytr[flip] + torch.randint(1, 10, (len(flip),), generator=g)) % 10
+    flat = xtr.reshape(len(xtr), -1)
+    mean, std = flat.mean(0), flat.std(0)
+    std = torch.where(std > 1e-8, std, torch.ones_like(std))  # as vision.datasets.standardize
     xtr, xva, xte = standardize(xtr, ds.val.x, ds.test.x)
-    return Digits(*(t.to(device) for t in (xtr, ytr, xva, ds.val.y, xte, ds.test.y)))
+    return Digits(*(t.to(device) for t in (xtr, ytr, xva, ds.val.y, xte, ds.test.y, mean, std)))
 
 
 def split_list(text: str, key: str, cast=str, valid=None) -> list:
@@ -537,6 +549,7 @@ class RegularizationConfig(RunConfig):
     dropout: str = "0.5"  # dropout rates (0 or empty entries skipped)
     max_norm: float = 0.5  # a max-norm variant with this bound; 0 to skip
     dropconnect: float = 0.5  # a DropConnect variant with this drop rate; 0 to skip
+    crop: int = 1  # a data-augmentation variant: random crops shifted up to this many pixels; 0 to skip
     lr: float = 0.02
     momentum: float = 0.9
     batch_size: int = 32
@@ -559,7 +572,8 @@ def _dropconnect_mlp(net: MLP, p: float) -> MLP:
 @register("regularization", data="digits", select="eval/val_accuracy",
           description="L2, dropout, max-norm, DropConnect against the train/validation gap on a small train set")
 class Regularization(_Race):
-    """One two-layer ReLU net per regulariser, from the same initial weights, on a small training set
+    """One two-layer ReLU net per regulariser (L2 strengths, dropout, max-norm, DropConnect, random
+    crops; vision.regularizers), from the same initial weights, on a small training set
     with some wrong labels (``label_noise``): an unregularised net memorises them (training accuracy 1,
     a big gap); a regularised one cannot, and generalises better. Digits is too easy to overfit
     visibly without the noise (try ``label_noise=0``: every gap is small).
@@ -578,37 +592,43 @@ class Regularization(_Race):
         drops = [p for p in split_list(cfg.dropout, "dropout", cast=float) if p > 0] if str(cfg.dropout).strip() else []
         if any(not 0 <= p < 1 for p in drops) or not 0 <= cfg.dropconnect < 1:
             raise GymlabError("bad value for 'dropout' or 'dropconnect': rates must be in [0, 1)")
-        self.l2 = {}
-        self.max_norm = {}
-        variants = []
+        if cfg.crop < 0:
+            raise GymlabError(f"bad value for 'crop': {cfg.crop}; it must be 0 (off) or a number of pixels")
+        # variant name -> its regulariser settings (everything else equal)
+        self.reg: dict[str, dict] = {}
         for r in l2s:
-            variants.append(("none" if r == 0 else f"l2={r:g}", dict(dropout=0.0), r, 0.0, 0.0))
+            self.reg["none" if r == 0 else f"l2={r:g}"] = {"l2": r}
         for p in drops:
-            variants.append((f"dropout={p:g}", dict(dropout=p), 0.0, 0.0, 0.0))
+            self.reg[f"dropout={p:g}"] = {"dropout": p}
         if cfg.max_norm > 0:
-            variants.append((f"max_norm={cfg.max_norm:g}", dict(dropout=0.0), 0.0, cfg.max_norm, 0.0))
+            self.reg[f"max_norm={cfg.max_norm:g}"] = {"max_norm": cfg.max_norm}
         if cfg.dropconnect > 0:
-            variants.append((f"dropconnect={cfg.dropconnect:g}", dict(dropout=0.0), 0.0, 0.0, cfg.dropconnect))
-        for name, kw, r, c, dc in variants:
+            self.reg[f"dropconnect={cfg.dropconnect:g}"] = {"dropconnect": cfg.dropconnect}
+        if cfg.crop > 0:
+            self.reg[f"crop={cfg.crop}"] = {"crop": cfg.crop}
+        for name, r in self.reg.items():
             torch.manual_seed(cfg.seed)
-            net = MLP(64, (cfg.width,) * cfg.depth, 10, activation="relu", init="he", **kw)
-            if dc > 0:
-                net = _dropconnect_mlp(net, dc)
+            net = MLP(64, (cfg.width,) * cfg.depth, 10, activation="relu", init="he", dropout=r.get("dropout", 0.0))
+            if r.get("dropconnect"):
+                net = _dropconnect_mlp(net, r["dropconnect"])
+            if r.get("max_norm"):
+                apply_max_norm_(net, r["max_norm"])
             net = ctx.prepare_model(net)
-            self.models[name], self.l2[name], self.max_norm[name] = net, r, c
+            self.models[name] = net
             self.opts[name] = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum)
-            if c > 0:
-                apply_max_norm_(net, c)
 
     def loss(self, name, model, x, y):
+        r = self.reg[name]
+        if r.get("crop"):
+            x = self.data.augment(x, r["crop"])
         loss = F.cross_entropy(model(x), y)
-        if self.l2[name]:
-            loss = loss + self.l2[name] * sum((w * w).sum() for w in weight_params(model))
+        if r.get("l2"):
+            loss = loss + r["l2"] * sum((w * w).sum() for w in weight_params(model))
         return loss
 
     def after_step(self, name, model):
-        if self.max_norm[name] > 0:
-            apply_max_norm_(model, self.max_norm[name])
+        if self.reg[name].get("max_norm"):
+            apply_max_norm_(model, self.reg[name]["max_norm"])
 
     def extra_eval(self):
         out = {}

@@ -111,6 +111,7 @@ def test_regularization_closes_the_gap(reg_run):
         assert s[f"eval/{name}/gap"] < s["eval/none/gap"] - 0.15, name
         assert s[f"eval/{name}/val_accuracy"] > s["eval/none/val_accuracy"] + 0.03, name
     assert s["eval/dropout=0.5/gap"] < s["eval/none/gap"]
+    assert s["eval/crop=1/gap"] < s["eval/none/gap"] - 0.15  # shifted copies cannot all be memorised
     assert s["eval/l2=0.1/train_accuracy"] < 0.5  # far too much: underfitting
     rows = json.loads((s["_dir"] / "media" / "verdicts.json").read_text())
     verdict = {r["variant"]: r["verdict"] for r in rows}
@@ -180,3 +181,19 @@ def test_bad_lists_are_one_line_errors(tmp_path):
         run("init-activations", BASE + [f"out={tmp_path}", "inits=tiny"], quiet=True)
     with pytest.raises(GymlabError, match="valid: sgd"):
         run("optimizers", BASE + [f"out={tmp_path}", "optimizers=lbfgs"], quiet=True)
+
+
+def test_digits_crop_augmentation_shifts_the_raw_images():
+    import torch.nn.functional as F
+
+    from runners.experiments.lessons import digits
+
+    d = digits(0, "cpu")
+    torch.manual_seed(0)
+    x = d.xtr[:16]
+    out = d.augment(x, 1)
+    raw = (x * d.std + d.mean).view(-1, 1, 8, 8)
+    got = (out * d.std + d.mean).view(-1, 1, 8, 8)
+    padded = F.pad(raw, (1, 1, 1, 1))
+    for i in range(16):
+        assert any(torch.allclose(got[i], padded[i, :, a:a + 8, b:b + 8], atol=1e-5) for a in range(3) for b in range(3))
