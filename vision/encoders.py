@@ -3,7 +3,7 @@
 An encoder maps a batch of frames x (N, C, H, W) or (N, H, W, C), uint8 in [0, 255] or float in
 [0, 1], to features z = f(x) in R^(N, features_dim). Two sizes:
 
-- ``ConvEncoder``: three 3x3 convolutions (stride 2 where the frame is large enough) and a linear
+- ``ConvEncoder``: 3x3 convolutions (two by default) (stride 2 where the frame is large enough) and a linear
   layer: for the small frames of ``envs.pixels`` (say 16x16 to 64x64), cheap on a CPU.
 - ``NatureCNN``: the encoder of Mnih et al. (2015), 8x8/4, 4x4/2, 3x3/1 convolutions and a 512-unit
   linear layer, for 84x84 Atari-style frames.
@@ -28,13 +28,13 @@ def to_chw_float(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
 
 
 class ConvEncoder(nn.Module):
-    """Small conv encoder: [conv3x3 -> ReLU] x 3 -> flatten -> linear -> ReLU.
+    """Small conv encoder: [conv3x3 -> ReLU] per entry of ``channels`` -> flatten -> linear -> ReLU.
 
     ``obs_shape`` is one frame's shape; ``channels_last`` says whether it is (H, W, C) (gymnasium's
     convention for rendered frames) or (C, H, W).
     """
 
-    def __init__(self, obs_shape, features_dim: int = 128, channels: tuple = (16, 32, 32), channels_last: bool = True):
+    def __init__(self, obs_shape, features_dim: int = 128, channels: tuple = (16, 32), channels_last: bool = True):
         super().__init__()
         if len(obs_shape) != 3:
             raise ValueError(f"ConvEncoder takes frames of shape (H, W, C) or (C, H, W); got {tuple(obs_shape)}")

@@ -104,7 +104,8 @@ class RLExperiment:
         chunk = self.nominal_chunk()
         if cfg.timesteps is not None:
             cfg.steps = max(1, math.ceil(cfg.timesteps / chunk))
-        self.agent.total_timesteps = cfg.timesteps or cfg.steps * chunk  # schedules span the whole budget
+        self.budget = cfg.timesteps or cfg.steps * chunk
+        self.agent.total_timesteps = self.budget  # schedules (lr, clip, epsilon) span the whole budget
         self.evals: list[tuple[int, float, float]] = []
         self.done = False
 
@@ -162,6 +163,7 @@ class RLExperiment:
 
     def load_state_dict(self, state):
         self.agent.load_state_dict(state["agent"])
+        self.agent.total_timesteps = self.budget  # a resumed run may have been given a larger budget
         self.evals = list(state["evals"])
 
 

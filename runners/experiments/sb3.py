@@ -46,8 +46,6 @@ class SB3Experiment(RLExperiment):
     def nominal_chunk(self) -> int:
         return self.agent.chunk
 
-    def state_dict(self):
-        return {"agent": self.agent.state_dict(), "evals": list(self.evals)}
 
 
 def _config(name: str, steps: int, eval_every: int):

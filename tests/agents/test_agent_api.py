@@ -1,0 +1,56 @@
+"""The shared agent API: save, load and evaluate give the same actions; clear errors; evaluate's seeds."""
+import numpy as np
+import pytest
+import torch
+
+from agents.actor_critic import A2C
+from agents.base import evaluate
+from agents.dqn import DQN
+from agents.ppo import PPO
+from agents.reinforce import REINFORCE
+
+SMALL = {A2C: dict(n_envs=2, n_steps=8), PPO: dict(n_envs=2, n_steps=16, batch_size=16, n_epochs=1),
+         DQN: dict(buffer_size=500, learning_starts=10, train_freq=16, gradient_steps=2, net_arch=[16]),
+         REINFORCE: dict(n_envs=2)}
+
+
+@pytest.mark.parametrize("cls", [A2C, PPO, DQN, REINFORCE], ids=lambda c: c.name)
+def test_save_load_evaluate_give_the_same_actions(cls, tmp_path):
+    agent = cls("CartPole-v1", seed=3, **SMALL[cls])
+    agent.learn(100)
+    path = agent.save(tmp_path / "agent.pt")
+    loaded = cls.load(path)  # no env: predict and evaluate only
+    obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    np.testing.assert_array_equal(agent.predict(obs)[0], loaded.predict(obs)[0])
+    assert agent.evaluate(n_episodes=3, seed=7) == loaded.evaluate(n_episodes=3, seed=7)
+    one, _ = loaded.predict(obs[0])
+    assert np.ndim(one) == 0 and one == agent.predict(obs[:1])[0][0]
+    assert loaded.num_timesteps == agent.num_timesteps and loaded.cfg == agent.cfg
+    with pytest.raises(ValueError, match="holds a"):
+        (PPO if cls is not PPO else A2C).load(path)
+
+
+def test_evaluate_uses_its_own_seeds():
+    class Fixed:
+        def predict(self, obs, deterministic=True):
+            return int(obs[2] > 0), None  # push toward the pole's lean
+
+    a = evaluate(Fixed(), "CartPole-v1", n_episodes=4, seed=123)
+    b = evaluate(Fixed(), "CartPole-v1", n_episodes=4, seed=123)
+    c = evaluate(Fixed(), "CartPole-v1", n_episodes=4, seed=999)
+    assert a == b and a["returns"] != c["returns"]
+    assert a["mean_return"] == pytest.approx(np.mean(a["returns"])) and a["mean_length"] == a["mean_return"]
+
+
+def test_unknown_option_is_a_clear_error():
+    with pytest.raises(TypeError, match="unknown option 'learning_rate'.*valid: n_envs"):
+        PPO("CartPole-v1", learning_rate=1e-3)
+
+
+def test_learn_callback_can_stop_and_counts_real_steps():
+    agent = A2C("CartPole-v1", seed=0, n_envs=4, n_steps=5)
+    seen = []
+    agent.learn(10_000, callback=lambda a, m: seen.append(m["train/env_steps"]) or len(seen) < 3)
+    assert len(seen) == 3 and seen[-1] == agent.num_timesteps <= 60
+    assert sum(e[2] for e in agent.episodes) <= agent.num_timesteps
+    torch.testing.assert_close(torch.tensor(float(agent.iterations)), torch.tensor(3.0))
