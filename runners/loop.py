@@ -26,6 +26,7 @@ import yaml
 
 from runners import checkpoint as ckpt
 from runners import config as config_mod
+from runners import distributed
 from runners import registry
 from runners.errors import GymlabError
 from runners.media import save_media
@@ -126,13 +127,20 @@ class _Interrupt:
 
 
 class Run:
-    """One run of one experiment; ``execute()`` returns the summary dict."""
+    """One run of one experiment; ``execute()`` returns the summary dict.
 
-    def __init__(self, name: str, cfg, run_dir: Path, *, resume_payload: dict | None = None, quiet: bool = False):
+    ``on_evaluate(step, metrics)``, if given, is called after each evaluation (and its checkpoint);
+    returning True stops the run there, as a finished run (a sweep's early stopping uses this).
+    """
+
+    def __init__(self, name: str, cfg, run_dir: Path, *, resume_payload: dict | None = None, quiet: bool = False,
+                 on_evaluate=None):
         self.name, self.cfg, self.run_dir, self.quiet = name, cfg, Path(run_dir), quiet
         self.spec = registry.get(name)
         self.resume_payload = resume_payload
         self.rank = int(os.environ.get("RANK", "0"))
+        self.on_evaluate = on_evaluate
+        self.total = None  # the step budget, known once the experiment is set up
 
     # ---------------------------------------------------------------- helpers
     def _log_row(self, step: int, metrics: dict) -> None:
@@ -170,7 +178,7 @@ class Run:
     def execute(self) -> dict:
         cfg, spec = self.cfg, self.spec
         seed_everything(cfg.seed)
-        device = pick_device(cfg.device)
+        device = distributed.device_for_rank(pick_device(cfg.device))
         cfg_dict = config_mod.to_dict(cfg)
         if self.rank == 0 and self.resume_payload is None:
             ckpt.atomic_write_text(self.run_dir / "config.yaml",
@@ -199,6 +207,7 @@ class Run:
         total = cfg.steps
         if cfg.epochs is not None:
             total = max(1, math.ceil(cfg.epochs * getattr(self.exp, "steps_per_epoch", 1)))
+        self.total = total
         start, best, prior = 0, None, 0.0
         if self.resume_payload is not None:
             self.exp.load_state_dict(self.resume_payload["state"])
@@ -215,6 +224,7 @@ class Run:
 
             bar = tqdm(total=total, initial=start, desc=self.name, file=sys.stderr, dynamic_ncols=True, leave=False)
         status = "finished"
+        stopped_early = False
         exit_code = 0
         try:
             with _Interrupt() as interrupt:
@@ -244,6 +254,8 @@ class Run:
                             self._media(step)
                         if step % ckpt_every == 0 or is_last or is_best:
                             self._save(step, best, elapsed(), is_best=is_best)
+                        if self.on_evaluate is not None and self.on_evaluate(step, last_eval) and not is_last:
+                            stopped_early = True
                     elif cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                         self._save(step, best, elapsed(), is_best=False)
                     if bar is not None:
@@ -254,6 +266,8 @@ class Run:
                     if interrupt.requested:
                         self._save(step, best, elapsed(), is_best=False)
                         status = "interrupted"
+                        break
+                    if stopped_early:
                         break
         except KeyboardInterrupt:
             status = "interrupted"
@@ -285,6 +299,8 @@ class Run:
             "versions": versions(),
             "run_dir": str(self.run_dir),
         }
+        if stopped_early:
+            summary["stopped_early"] = True
         wdir = self.logger.dir
         if wdir:
             summary["wandb_dir"] = wdir
@@ -302,11 +318,12 @@ class RunInterrupted(GymlabError):
 
 
 # -------------------------------------------------------------------- entry points
-def run(name: str, overrides=(), *, quiet: bool = False) -> dict:
+def run(name: str, overrides=(), *, quiet: bool = False, on_evaluate=None) -> dict:
     spec = registry.get(name)
     cfg = config_mod.build(spec.config_cls, list(overrides))
-    run_dir = _new_run_dir(cfg, name) if int(os.environ.get("RANK", "0")) == 0 else Path(cfg.run_dir or ".")
-    return Run(name, cfg, run_dir, quiet=quiet).execute()
+    with distributed.process_group(cfg.device):  # under torchrun: join the group; rank 0 makes the run dir
+        run_dir = distributed.shared_run_dir(lambda: _new_run_dir(cfg, name))
+        return Run(name, cfg, run_dir, quiet=quiet, on_evaluate=on_evaluate).execute()
 
 
 def load_run(run_dir) -> tuple[str, object]:
@@ -325,13 +342,14 @@ def load_run(run_dir) -> tuple[str, object]:
     return name, config_mod.build(spec.config_cls, [], base=saved)
 
 
-def resume(run_dir, overrides=(), *, quiet: bool = False) -> dict:
+def resume(run_dir, overrides=(), *, quiet: bool = False, on_evaluate=None) -> dict:
     """Continue an interrupted run from checkpoints/latest.pt (overrides may extend the budget)."""
     name, cfg = load_run(run_dir)
     if overrides:
         cfg = config_mod.build(registry.get(name).config_cls, list(overrides), base=config_mod.to_dict(cfg))
     payload = ckpt.load(Path(run_dir) / "checkpoints" / "latest.pt")
-    return Run(name, cfg, Path(run_dir), resume_payload=payload, quiet=quiet).execute()
+    with distributed.process_group(cfg.device):
+        return Run(name, cfg, Path(run_dir), resume_payload=payload, quiet=quiet, on_evaluate=on_evaluate).execute()
 
 
 def evaluate_run(run_dir, which: str = "best") -> dict:

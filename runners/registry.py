@@ -39,6 +39,7 @@ class Context:
     ``torch.compile``, DistributedDataParallel under torchrun), take each global batch's share with
     ``idx = ctx.shard(idx)``, and run forward passes under ``with ctx.autocast():`` (bf16 when
     ``amp=true``). With one process and the defaults all three are no-ops apart from ``.to(device)``.
+    Batches kept on the CPU go to the device with ``ctx.to_device(x)`` (pinned, non-blocking on CUDA).
     """
 
     device: torch.device
@@ -67,6 +68,13 @@ class Context:
 
     def autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+
+    def to_device(self, x: torch.Tensor) -> torch.Tensor:
+        """Move a CPU batch to the device; on CUDA through pinned memory with a non-blocking copy,
+        so that the transfer overlaps with the GPU's work (what DataLoader(pin_memory=True) does)."""
+        if self.device.type == "cuda" and x.device.type == "cpu":
+            return (x if x.is_pinned() else x.pin_memory()).to(self.device, non_blocking=True)
+        return x.to(self.device)
 
 
 @dataclass
