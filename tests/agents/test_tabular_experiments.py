@@ -15,7 +15,7 @@ def go(name, tmp_path, *overrides):
 
 
 def test_value_iteration_on_frozenlake(tmp_path):
-    s = go("value-iteration", tmp_path, "eval_episodes=2000")
+    s = go("value-iteration", tmp_path)  # 1,000 evaluation episodes
     assert s["steps"] == s["solver/iterations"] < 100_000  # stopped by the span rule, not the budget
     assert s["solver/bellman_residual"] < 1e-8 and s["solver/seconds"] > 0
     assert s["eval/exact_return"] == pytest.approx(0.7402, abs=1e-4)  # success probability within 100 steps
