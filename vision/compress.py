@@ -1,7 +1,7 @@
 """Efficient inference: magnitude pruning, weight sharing by k-means, and post-training int8 quantization.
 
-- Magnitude pruning (Han et al. 2015): in each conv/linear layer, zero the fraction ``s`` of weights
-  with the smallest |w| (a fixed 0/1 mask), then retrain the survivors with the mask held (the
+- Magnitude pruning (Han et al. 2015): zero the fraction ``s`` of conv/linear weights with the
+  smallest |w| (one threshold for the network, or one per layer; a fixed 0/1 mask), then retrain the survivors with the mask held (the
   dead weights stay zero). Pruning gradually (50%, then 80%, ...) with retraining in between keeps
   the accuracy; pruning at once without retraining loses it.
 - Weight sharing (Deep Compression): cluster a layer's weights into k = 2^bits values by k-means
@@ -58,17 +58,26 @@ def prunable(model: nn.Module) -> dict:
 
 
 @torch.no_grad()
-def magnitude_masks(model: nn.Module, sparsity: float) -> dict:
-    """Per layer, a mask that zeroes the ``sparsity`` fraction of weights of smallest magnitude."""
+def magnitude_masks(model: nn.Module, sparsity: float, scope: str = "global") -> dict:
+    """Masks that zero the ``sparsity`` fraction of weights of smallest magnitude.
+
+    ``scope="global"``: one threshold over all conv/linear weights (large, redundant layers lose
+    more; the small first conv keeps most of its few weights); ``"layer"``: the same fraction in each layer.
+    """
     if not 0 <= sparsity < 1:
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    if scope not in ("global", "layer"):
+        raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
+    weights = prunable(model)
+    if scope == "global":
+        allw = torch.cat([w.abs().flatten() for w in weights.values()])
+        k = int(round(sparsity * allw.numel()))
+        threshold = allw.kthvalue(k).values if k > 0 else torch.tensor(-1.0)
+        return {name: (w.abs() > threshold).to(w.dtype) for name, w in weights.items()}
     masks = {}
-    for name, w in prunable(model).items():
+    for name, w in weights.items():
         k = int(round(sparsity * w.numel()))
-        if k == 0:
-            masks[name] = torch.ones_like(w)
-            continue
-        threshold = w.abs().flatten().kthvalue(k).values
+        threshold = w.abs().flatten().kthvalue(k).values if k > 0 else torch.tensor(-1.0)
         masks[name] = (w.abs() > threshold).to(w.dtype)
     return masks
 

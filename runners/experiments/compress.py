@@ -32,12 +32,13 @@ class CompressConfig(RunConfig):
     eval_every: int = 150
     batch_size: int = 64
     lr: float = 2e-3
-    retrain_lr: float = 5e-4
+    retrain_lr: float = 1e-3
     data: str = "digits"
     width: int = 32
     hidden: int = 128
     dense_steps: int = 450
     sparsities: str = "0.5,0.8,0.9"
+    scope: str = "global"  # global | layer: one magnitude threshold for the network or one per layer
     retrain_steps: int = 150
     target_sparsity: float = 0.8  # the pruned model reported as eval/pruned_accuracy, then shared
     share_bits: int = 4
@@ -61,6 +62,10 @@ class Compress:
         if cfg.target_sparsity not in self.levels or not all(0 <= s < 1 for s in self.levels):
             raise GymlabError(f"bad value for 'target_sparsity': {cfg.target_sparsity}; it must be one of sparsities "
                               f"({cfg.sparsities}), all in [0, 1)")
+        if cfg.scope not in ("global", "layer"):
+            raise GymlabError(f"bad value for 'scope': {cfg.scope!r}; valid: global, layer")
+        if cfg.share_steps < 1:
+            raise GymlabError(f"bad value for 'share_steps': {cfg.share_steps}; it must be at least 1")
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
         ds = load_digits_split(cfg.seed)
         self.ds = {k: (getattr(ds, k).x.to(ctx.device), getattr(ds, k).y.to(ctx.device)) for k in ("train", "val", "test")}
@@ -89,7 +94,7 @@ class Compress:
         if prev is not None:  # keep the model at the end of the previous phase
             self.snapshots[prev[0] if prev[0] != "prune" else f"prune{prev[1]}"] = copy.deepcopy(self.model.state_dict())
         if phase == "prune":
-            self.masks = C.magnitude_masks(self.model, level)
+            self.masks = C.magnitude_masks(self.model, level, self.cfg.scope)
             C.apply_masks(self.model, self.masks)
             self.snapshots[f"oneshot{level}"] = self._acc("test")  # before retraining
             self.opt = torch.optim.Adam(self.model.parameters(), self.cfg.retrain_lr)

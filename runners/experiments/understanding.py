@@ -8,7 +8,7 @@ digit) and then looks inside it:
 - `occlusion`: score drop as a patch slides over the image; eval/occlusion_peak_in_box: how often the
   largest drop is on the digit;
 - `nearest-neighbours`: nearest training scenes of test scenes in pixel space against feature space
-  (the classifier's last conv features): eval/pixel_nn_accuracy against eval/feature_nn_accuracy."""
+  (the classifier's globally max-pooled conv features): eval/pixel_nn_accuracy against eval/feature_nn_accuracy."""
 from __future__ import annotations
 
 import math
@@ -28,6 +28,7 @@ from runners.registry import register  # noqa: E402
 from vision import understanding as U  # noqa: E402
 from vision.backbones import build  # noqa: E402
 from vision.scenes import load_scenes  # noqa: E402
+from vision.transfer import PooledClassifier  # noqa: E402
 
 
 @dataclass
@@ -53,7 +54,7 @@ class UnderstandingConfig(RunConfig):
 
 
 class SceneClassifier:
-    """Trains a small VGG on one-digit scenes; subclasses add their metrics and media."""
+    """Trains a small VGG with global max pooling on one-digit scenes; subclasses add their metrics and media."""
 
     Config = UnderstandingConfig
 
@@ -65,8 +66,8 @@ class SceneClassifier:
         self.ytr = torch.stack([lab[0] for lab in self.data.train.labels])
         self.yte = torch.stack([lab[0] for lab in self.data.test.labels])
         w = cfg.width
-        net = build("vgg", 1, 32, 10, widths=(w, 2 * w, 4 * w), convs=(1, 1, 1), hidden=128, dropout=0.0)
-        self.model = ctx.prepare_model(net)
+        net = build("vgg", 1, 32, 10, widths=(w, 2 * w, 4 * w), convs=(1, 1, 2))
+        self.model = ctx.prepare_model(PooledClassifier(net))
         self.opt = torch.optim.Adam(self.model.parameters(), cfg.lr)
         self.steps_per_epoch = math.ceil(cfg.n_train / cfg.batch_size)
         self.step = 0
@@ -201,7 +202,7 @@ class NearestNeighbours(SceneClassifier):
     @torch.no_grad()
     def _features(self, images):
         self.model.eval()
-        return torch.cat([self.model.features(c.to(self.device)).flatten(1).cpu() for c in torch.split(images, 512)])
+        return torch.cat([self.model.embed(c.to(self.device)).cpu() for c in torch.split(images, 512)])
 
     def evaluate(self):
         tr, te = self.data.train.images, self.data.test.images

@@ -10,11 +10,15 @@ from vision import compress as C
 def test_magnitude_masks_keep_the_largest_weights():
     torch.manual_seed(0)
     net = C.DigitNet(8, 16)
-    masks = C.magnitude_masks(net, 0.8)
+    masks = C.magnitude_masks(net, 0.8, scope="layer")
     for name, w in C.prunable(net).items():
         m = masks[name].bool()
         assert (~m).sum() == round(0.8 * w.numel())
         assert w[m].abs().min() >= w[~m].abs().max()
+    masks = C.magnitude_masks(net, 0.8)  # global: one threshold
+    kept = torch.cat([w[masks[n].bool()].abs() for n, w in C.prunable(net).items()])
+    dropped = torch.cat([w[~masks[n].bool()].abs() for n, w in C.prunable(net).items()])
+    assert kept.min() >= dropped.max() and len(dropped) == round(0.8 * (len(kept) + len(dropped)))
     C.apply_masks(net, masks)
     assert C.sparsity(net) == pytest.approx(0.8, abs=1e-3)
     assert C.sparse_bytes(net) < C.model_bytes(C.DigitNet(8, 16)) * 0.5
