@@ -50,7 +50,7 @@ class Node:
 
     def __init__(self, value, parents: tuple = (), op: str = "", name: str = ""):
         self.value = _as_array(value)
-        self.grad = np.zeros_like(self.value)
+        self.grad: np.ndarray | None = None  # dL/d(this node), set by backward()
         self.parents = parents
         self.op = op
         self.name = name
@@ -89,16 +89,16 @@ class Node:
                 stack.extend((p, False) for p in node.parents if id(p) not in seen)
 
         visit(self)
-        for n in order:
-            n.grad = np.zeros_like(n.value)
         if grad is None:
             if self.value.size != 1:
                 raise ValueError(f"backward() of a non-scalar node of shape {self.shape} needs grad=")
             grad = np.ones_like(self.value)
+        for n in order:
+            n.grad = None
         self.grad = _as_array(grad).reshape(self.shape).copy()
-        for n in reversed(order):
+        for n in reversed(order):  # every node is done before its parents: its gradient is complete
             for p, g in zip(n.parents, n._local(n.grad)):
-                p.grad = p.grad + g  # gradients add at branches
+                p.grad = g if p.grad is None else p.grad + g  # gradients add at branches
 
     # ------------------------------------------------------------------ arithmetic gates
     def __add__(self, other) -> "Node":
