@@ -104,7 +104,7 @@ class ComplexityConfig(RunConfig):
     detail: str = "resnet"  # the model whose per-layer table is logged (at the largest size)
 
 
-@register("complexity", data="digits", metric="eval/models", mode="max",
+@register("complexity", data="random inputs", metric="eval/models", mode="max",
           description="parameters, multiply-adds, activation memory and CPU latency of every backbone and generative model")
 class Complexity:
     Config = ComplexityConfig

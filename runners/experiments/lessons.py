@@ -570,7 +570,7 @@ def _dropconnect_mlp(net: MLP, p: float) -> MLP:
 
 
 @register("regularization", data="digits", select="eval/val_accuracy",
-          description="L2, dropout, max-norm, DropConnect against the train/validation gap on a small train set")
+          description="L2, dropout, max-norm, DropConnect, random crops against the train/validation gap (small, noisy train set)")
 class Regularization(_Race):
     """One two-layer ReLU net per regulariser (L2 strengths, dropout, max-norm, DropConnect, random
     crops; vision.regularizers), from the same initial weights, on a small training set
