@@ -1,5 +1,5 @@
 """`softmax` (and `svm`): a linear classifier on the embedded digits, trained by minibatch SGD on
-the analytic gradient of vision.linear."""
+the analytic gradient of vision.linear, with L2, L1 or elastic-net regularisation (``reg_type``)."""
 from __future__ import annotations
 
 import math
@@ -23,6 +23,8 @@ class LinearConfig(RunConfig):
     eval_every: int = 50
     lr: float = 0.5
     reg: float = 1e-3
+    reg_type: str = "l2"  # l2 | l1 | elastic (l1_ratio * |W| + (1 - l1_ratio) * W^2)
+    l1_ratio: float = 0.5
     batch_size: int = 64
     data: str = "digits"
 
@@ -36,6 +38,10 @@ class LinearExperiment:
             from runners.errors import GymlabError
 
             raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: digits")
+        if cfg.reg_type not in linear.REGULARIZERS:
+            from runners.errors import GymlabError
+
+            raise GymlabError(f"bad value for 'reg_type': {cfg.reg_type!r}; valid: {', '.join(linear.REGULARIZERS)}")
         self.cfg, self.device = cfg, ctx.device
         ds = load_digits_split(cfg.seed)
         xtr, xva, xte = standardize(ds.train.x, ds.val.x, ds.test.x)
@@ -58,7 +64,7 @@ class LinearExperiment:
 
     def train_step(self):
         x, y = self._batch()
-        loss, dW = self.loss_fn(self.W, x, y, self.cfg.reg)
+        loss, dW = self.loss_fn(self.W, x, y, self.cfg.reg, reg_type=self.cfg.reg_type, l1_ratio=self.cfg.l1_ratio)
         self.W -= self.cfg.lr * dW
         self.step += 1
         return {"train/loss": loss.item(), "train/epoch": self.step / self.steps_per_epoch}
@@ -90,6 +96,12 @@ class Softmax(LinearExperiment):
     loss_name = "softmax"
 
 
+@dataclass
+class SVMConfig(LinearConfig):
+    lr: float = 0.1  # the hinge loss's gradient does not shrink as margins are met: a smaller step than softmax's
+
+
 @register("svm", data="digits", select="eval/val_accuracy", description="linear multiclass SVM (hinge loss), analytic gradient, SGD")
 class SVM(LinearExperiment):
     loss_name = "svm"
+    Config = SVMConfig

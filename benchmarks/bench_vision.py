@@ -1,0 +1,189 @@
+"""Vision I benchmark: two tables, every row measured side by side in the same run.
+
+1. kNN prediction time: vision.knn.KNearestNeighbor against scikit-learn's KNeighborsClassifier with
+   brute force and with its tree searches (kd_tree, ball_tree; the faster one is reported), same k,
+   L2 distance, float32 inputs, at equal accuracy (the predictions are compared). On digits
+   (train + val memorised, test queried) and on a synthetic MNIST-sized problem: 60,000 x 784
+   training points from 10 Gaussian classes. Fit is outside the timings (our fit is a copy;
+   scikit-learn's tree fit builds the tree). Best of ``repeats`` runs.
+2. Backbone training throughput: images/s of each backbone trained by the runner (``gymlab run
+   NAME``, default recipe on digits) against the same model, data order, augmentation and optimiser
+   in a bare PyTorch loop. The runner's per-step cost is (T(2n steps) - T(n steps)) / n, which
+   cancels its fixed costs (set-up, final evaluation, checkpoint, media); best of ``repeats``.
+
+    .venv/bin/python benchmarks/bench_vision.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("WANDB_MODE", "disabled")
+
+
+def _best(fn, repeats):
+    best, out = math.inf, None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+# --------------------------------------------------------------------------------------------- kNN
+def knn_rows(quick: bool) -> list[dict]:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from vision.datasets import load_digits_split
+    from vision.knn import KNearestNeighbor
+
+    rows = []
+    ds = load_digits_split(0)
+    flat = lambda s: s.x.reshape(len(s), -1).numpy().astype(np.float32)  # noqa: E731
+    digits = (np.concatenate([flat(ds.train), flat(ds.val)]), np.concatenate([ds.train.y, ds.val.y]),
+              flat(ds.test), ds.test.y.numpy())
+    rng = np.random.default_rng(0)
+    n_query = 300 if quick else 2000
+    centres = rng.normal(0, 1, (10, 784)).astype(np.float32)
+    ytr = rng.integers(0, 10, 60000)
+    yte = rng.integers(0, 10, n_query)
+    xtr = centres[ytr] + rng.normal(0, 1.5, (60000, 784)).astype(np.float32)
+    xte = centres[yte] + rng.normal(0, 1.5, (n_query, 784)).astype(np.float32)
+    problems = [("digits (1437 x 64, 360 queries)", digits, 1, 20 if not quick else 5),
+                (f"synthetic 60000 x 784, {n_query} queries", (xtr, ytr, xte, yte), 5, 3 if not quick else 1)]
+    for title, (xtr, ytr, xte, yte), k, repeats in problems:
+        ours = KNearestNeighbor(k, "l2").fit(xtr, ytr)
+        t_ours, p_ours = _best(lambda: ours.predict(xte), repeats)
+        brute = KNeighborsClassifier(k, algorithm="brute").fit(xtr, ytr)
+        t_brute, p_brute = _best(lambda: brute.predict(xte), repeats)
+        tree_times = {}
+        for algo in ("kd_tree", "ball_tree"):
+            if quick and xtr.shape[1] > 100 and algo == "kd_tree":
+                continue  # kd-trees in 784 dimensions degrade to worse than brute force
+            m = KNeighborsClassifier(k, algorithm=algo).fit(xtr, ytr)
+            tree_times[algo] = _best(lambda: m.predict(xte), max(1, repeats // 2))
+        algo, (t_tree, p_tree) = min(tree_times.items(), key=lambda kv: kv[1][0])
+        acc = lambda p: float((np.asarray(p) == yte).mean())  # noqa: E731
+        fastest = min(t_brute, t_tree)
+        rows.append({"problem": title, "k": k, "ours_ms": 1e3 * t_ours, "sklearn_brute_ms": 1e3 * t_brute,
+                     f"sklearn_tree_ms": 1e3 * t_tree, "tree": algo,
+                     "acc_ours": acc(p_ours), "acc_brute": acc(p_brute), "acc_tree": acc(p_tree),
+                     "same_predictions": bool((np.asarray(p_ours) == p_brute).all() and (p_brute == p_tree).all()),
+                     "speedup_vs_fastest": fastest / t_ours})
+        print(f"  knn {title}: ours {1e3 * t_ours:.1f} ms, brute {1e3 * t_brute:.1f} ms, {algo} {1e3 * t_tree:.1f} ms",
+              flush=True)
+    return rows
+
+
+# ------------------------------------------------------------------------------------- backbones
+def _bare_loop(name: str, steps: int, seed: int = 0) -> float:
+    """The runner's recipe for `name` on digits in plain PyTorch; returns seconds for `steps` steps."""
+    import torch.nn.functional as F
+
+    from runners.experiments.classifiers import NetConfig
+    from vision import optim
+    from vision.backbones import build
+    from vision.datasets import load_digits_split
+    from vision.preprocess import augment_batch, fit_normalization
+
+    cfg = NetConfig()
+    torch.manual_seed(seed)
+    ds = load_digits_split(seed)
+    xtr, ytr = ds.train.x, ds.train.y
+    norm = fit_normalization(xtr, cfg.preprocess)
+    model = build(name, 1, 8, 10)
+    opt = optim.make_optimizer(model.parameters(), cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.momentum)
+    sched = optim.make_scheduler(opt, cfg.schedule, cfg.step_size, cfg.gamma)
+    spe = math.ceil(len(ytr) / cfg.batch_size)
+    model.train()
+    t = time.perf_counter()
+    for step in range(steps):
+        epoch, i = divmod(step, spe)
+        perm = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+        idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+        x = augment_batch(xtr[idx], cfg.crop_pad, cfg.flip, torch.Generator().manual_seed(seed * 1_000_003 + step))
+        loss = F.cross_entropy(model(norm(x)), ytr[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss.item()
+        if (step + 1) % spe == 0:
+            sched.step()
+    return time.perf_counter() - t
+
+
+def _runner(name: str, steps: int, folder: Path) -> float:
+    from runners.loop import run
+
+    t = time.perf_counter()
+    run(name, ["logger.mode=disabled", "progress=false", f"run_dir={folder / f'{name}-{steps}'}",
+               f"steps={steps}", "epochs=null", f"eval_every={10 * steps}"], quiet=True)
+    return time.perf_counter() - t
+
+
+def backbone_rows(quick: bool) -> list[dict]:
+    n = 20 if quick else 60
+    repeats = 2 if quick else 3
+    rows = []
+    for name in ("alexnet", "vgg", "googlenet", "resnet"):
+        bare, runner = math.inf, math.inf
+        for r in range(repeats):
+            with tempfile.TemporaryDirectory() as d:
+                bare = min(bare, _bare_loop(name, n) / n)
+                t1 = _runner(name, n, Path(d) / f"a{r}")
+                t2 = _runner(name, 2 * n, Path(d) / f"b{r}")
+                runner = min(runner, (t2 - t1) / n)
+        rows.append({"backbone": name, "bare_img_s": 64 / bare, "runner_img_s": 64 / runner,
+                     "runner_overhead_pct": 100 * (runner / bare - 1)})
+        print(f"  {name}: bare {64 / bare:.0f} img/s, runner {64 / runner:.0f} img/s", flush=True)
+    return rows
+
+
+def markdown(knn: list[dict], nets: list[dict], quick: bool) -> str:
+    lines = ["# Vision I benchmark", "",
+             f"`benchmarks/bench_vision.py{' --quick' if quick else ''}` on {platform.processor() or platform.machine()}, "
+             f"torch {torch.__version__}, {torch.get_num_threads()} torch threads; a shared machine, so "
+             "compare the columns of one row (measured back to back), not absolute numbers.", "",
+             "## kNN prediction (L2, float32), ours vs scikit-learn", "",
+             "| problem | k | ours ms | sklearn brute ms | sklearn tree ms (which) | accuracy ours / brute / tree | same predictions | speed-up vs sklearn's fastest |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in knn:
+        lines.append(f"| {r['problem']} | {r['k']} | {r['ours_ms']:.1f} | {r['sklearn_brute_ms']:.1f} | "
+                     f"{r['sklearn_tree_ms']:.1f} ({r['tree']}) | {r['acc_ours']:.4f} / {r['acc_brute']:.4f} / "
+                     f"{r['acc_tree']:.4f} | {r['same_predictions']} | {r['speedup_vs_fastest']:.2f}x |")
+    lines += ["", "## Backbone training throughput on digits (batch 64, default recipe), runner vs bare loop", "",
+              "| backbone | bare PyTorch img/s | runner img/s | runner overhead |", "|---|---|---|---|"]
+    for r in nets:
+        lines.append(f"| {r['backbone']} | {r['bare_img_s']:.0f} | {r['runner_img_s']:.0f} | "
+                     f"{r['runner_overhead_pct']:+.1f}% |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer queries, steps and repeats")
+    args = ap.parse_args()
+    print("kNN ...", flush=True)
+    knn = knn_rows(args.quick)
+    print("backbones ...", flush=True)
+    nets = backbone_rows(args.quick)
+    md = markdown(knn, nets, args.quick)
+    print(md)
+    out = ROOT / "benchmarks" / "results" / "vision.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(md)
+
+
+if __name__ == "__main__":
+    main()
