@@ -16,7 +16,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from runners.config import RunConfig  # noqa: E402
 from runners.errors import GymlabError  # noqa: E402
-from runners.experiments.detection import batch_indices  # noqa: E402
+from runners.experiments.detection import batch_indices, fast_forward  # noqa: E402
 from runners.registry import register  # noqa: E402
 from vision.backbones import build  # noqa: E402
 from vision.captioning import Captioner, Vocab, beam_decode, bleu, caption_loss, greedy_decode  # noqa: E402
@@ -63,7 +63,9 @@ class Captioning:
         enc = build("vgg", 1, self.data.size, 10, widths=(w, 2 * w, 4 * w), convs=(1, 1, 2))
         self.model = ctx.prepare_model(Captioner(enc, len(self.vocab), cfg.embed, cfg.hidden, cfg.att_dim))
         self.opt = torch.optim.AdamW(self.model.parameters(), cfg.lr, weight_decay=1e-4)
-        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, cfg.lr, total_steps=cfg.steps, pct_start=0.15)
+        per_epoch = math.ceil(self.n_fit / cfg.batch_size)
+        self.budget = max(2, math.ceil(cfg.epochs * per_epoch) if cfg.epochs is not None else cfg.steps)
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, cfg.lr, total_steps=self.budget, pct_start=0.15)
         self.steps_per_epoch = math.ceil(self.n_fit / cfg.batch_size)
         majority = Counter(self.data.train.captions[:self.n_fit]).most_common(1)[0][0]
         self.majority = majority
@@ -80,7 +82,7 @@ class Captioning:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
         self.opt.step()
-        if self.step < self.cfg.steps - 1:
+        if self.step < self.budget - 1:
             self.sched.step()
         self.step += 1
         return {"train/loss": loss.item(), "train/epoch": self.step / self.steps_per_epoch}
@@ -145,11 +147,10 @@ class Captioning:
         return {"captions_with_attention": fig, "captions": rows}
 
     def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
-                "step": self.step}
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step}
 
     def load_state_dict(self, state):
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
         self.step = state["step"]
+        fast_forward(self.sched, self.step, self.budget)  # the one-cycle schedule of this run's budget

@@ -24,6 +24,16 @@ def batch_indices(seed: int, step: int, n: int, batch_size: int) -> torch.Tensor
     return perm[i * batch_size:(i + 1) * batch_size]
 
 
+def fast_forward(sched, steps: int, total: int) -> None:
+    """Replay ``steps`` scheduler steps (after a resume, possibly with a new budget ``total``)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "lr_scheduler.step() before optimizer.step()": intended here
+        for _ in range(min(steps, total - 1)):
+            sched.step()
+
+
 @dataclass
 class DetectorConfig(RunConfig):
     steps: int = 500
@@ -69,7 +79,9 @@ class Detector:
         model = YOLO(build(cfg.backbone, 1, cfg.image_size, 10, **kw), 10, cfg.boxes_per_cell)
         self.model = ctx.prepare_model(model)
         self.opt = torch.optim.AdamW(self.model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
-        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, cfg.lr, total_steps=cfg.steps, pct_start=0.15)
+        per_epoch = math.ceil(self.n_fit / cfg.batch_size)
+        self.budget = max(2, math.ceil(cfg.epochs * per_epoch) if cfg.epochs is not None else cfg.steps)
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, cfg.lr, total_steps=self.budget, pct_start=0.15)
         self.steps_per_epoch = math.ceil(self.n_fit / cfg.batch_size)
         self.step = 0
 
@@ -87,7 +99,7 @@ class Detector:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        if self.step < self.cfg.steps - 1:
+        if self.step < self.budget - 1:
             self.sched.step()
         self.step += 1
         return {"train/loss": loss.item(), **{f"train/{k}": v for k, v in parts.items()},
@@ -122,11 +134,10 @@ class Detector:
                 "predictions": draw_scenes(self.data.test, idx, pred=preds, with_masks=False)}
 
     def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
-                "step": self.step}
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step}
 
     def load_state_dict(self, state):
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
         self.step = state["step"]
+        fast_forward(self.sched, self.step, self.budget)  # the one-cycle schedule of this run's budget

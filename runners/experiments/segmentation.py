@@ -15,7 +15,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from runners.config import RunConfig  # noqa: E402
 from runners.errors import GymlabError  # noqa: E402
-from runners.experiments.detection import batch_indices  # noqa: E402
+from runners.experiments.detection import batch_indices, fast_forward  # noqa: E402
 from runners.registry import register  # noqa: E402
 from vision.scenes import load_scenes  # noqa: E402
 from vision.segmentation import VARIANTS, SegNet, confusion_matrix, iou_per_class, mean_iou, pixel_accuracy  # noqa: E402
@@ -55,7 +55,9 @@ class Segmenter:
         w = cfg.width
         self.model = ctx.prepare_model(SegNet(11, 1, (w, 2 * w, 4 * w), cfg.variant, cfg.convs))
         self.opt = torch.optim.AdamW(self.model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
-        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, cfg.lr, total_steps=cfg.steps, pct_start=0.15)
+        per_epoch = math.ceil(self.n_fit / cfg.batch_size)
+        self.budget = max(2, math.ceil(cfg.epochs * per_epoch) if cfg.epochs is not None else cfg.steps)
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, cfg.lr, total_steps=self.budget, pct_start=0.15)
         self.steps_per_epoch = math.ceil(self.n_fit / cfg.batch_size)
         self.step = 0
 
@@ -68,7 +70,7 @@ class Segmenter:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        if self.step < self.cfg.steps - 1:
+        if self.step < self.budget - 1:
             self.sched.step()
         self.step += 1
         return {"train/loss": loss.item(), "train/epoch": self.step / self.steps_per_epoch}
@@ -108,11 +110,10 @@ class Segmenter:
         return {"masks": fig}
 
     def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict(),
-                "step": self.step}
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step}
 
     def load_state_dict(self, state):
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
         self.step = state["step"]
+        fast_forward(self.sched, self.step, self.budget)  # the one-cycle schedule of this run's budget
