@@ -3,16 +3,17 @@ batch, end with the same parameters as one process on the whole batch, because D
 gradients; rank 0 alone writes the run directory and prints the summary."""
 import json
 import os
-import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 import torch
 
 from runners import checkpoint as ckpt
-from runners import distributed
+from runners import distributed, registry
 from runners.errors import GymlabError
+from runners.loop import run
 
 HERE = Path(__file__).parent
 BASE = ["logger.mode=disabled", "progress=false", "steps=6", "eval_every=3", "batch_size=64", "device=cpu"]
@@ -20,7 +21,14 @@ BASE = ["logger.mode=disabled", "progress=false", "steps=6", "eval_every=3", "ba
 
 @pytest.fixture
 def tiny(tmp_path, monkeypatch):
-    """Subprocesses import tests/runners/ddp_tiny.py (the test-only `ddp-tiny` experiment) at start-up."""
+    """`ddp-tiny` (tests/runners/ddp_tiny.py) registered here for this test only, and in the torchrun
+    processes through a sitecustomize.py on PYTHONPATH."""
+    registry._load_all()
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # forgotten after the test
+    monkeypatch.syspath_prepend(str(HERE))
+    sys.modules.pop("ddp_tiny", None)
+    import ddp_tiny  # noqa: F401
+
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text("import ddp_tiny  # registers the test-only experiment\n")
@@ -39,12 +47,13 @@ def _rows(run_dir: Path, key: str) -> list:
 
 
 def test_two_processes_give_the_parameters_of_one(tiny, tmp_path, capfd):
-    one = subprocess.Popen([sys.executable, "-m", "runners.cli", "run", "ddp-tiny", *BASE, f"out={tmp_path / 'one'}"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    code = distributed.launch("ddp-tiny", [*BASE, f"out={tmp_path / 'two'}"], nproc=2, as_json=True)
-    _, err = one.communicate(timeout=600)
-    assert one.returncode == 0, err
-    assert code == 0, capfd.readouterr().err
+    codes = []
+    two = threading.Thread(target=lambda: codes.append(
+        distributed.launch("ddp-tiny", [*BASE, f"out={tmp_path / 'two'}"], nproc=2, as_json=True)))
+    two.start()  # torchrun in the background; meanwhile the same run in this process
+    run("ddp-tiny", [*BASE, f"out={tmp_path / 'one'}"], quiet=True)
+    two.join(timeout=600)
+    assert codes == [0], capfd.readouterr().err
     printed = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
     d1, d2 = _only_dir(tmp_path / "one"), _only_dir(tmp_path / "two")  # one run directory for both ranks
     assert len(printed) == 1 and printed[0]["run_dir"] == str(d2)  # rank 0 alone prints its summary
