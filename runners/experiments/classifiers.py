@@ -318,16 +318,29 @@ class BackboneExperiment(NetExperiment):
     backbone = ""
 
     def build_model(self, cfg, channels, size, num_classes):
-        return build_backbone(self.backbone, channels, size, num_classes)
+        return build_backbone(self.backbone, channels, size, num_classes, **self.model_kwargs(cfg))
+
+    def model_kwargs(self, cfg) -> dict:
+        return {}
 
 
-def _register_backbone(name: str, description: str):
+def _register_backbone(name: str, description: str, config=NetConfig, **attrs):
     cls = type(f"{name.capitalize()}Classifier", (BackboneExperiment,),
-               {"backbone": name, "__doc__": description, "__module__": __name__})
+               {"backbone": name, "__doc__": description, "__module__": __name__, "Config": config, **attrs})
     return register(name, data="digits", select="eval/val_accuracy", description=description)(cls)
 
 
-AlexNetClassifier = _register_backbone("alexnet", "AlexNet-style CNN: five convs, three FC layers, dropout")
+@dataclass
+class AlexNetConfig(NetConfig):
+    epochs: Optional[float] = 30  # no residuals, big FC layers with dropout: it needs longer than the others
+    step_size: int = 20
+    batchnorm: bool = True  # batch norm after each conv (false: the original's plain conv-ReLU)
+    dropout: float = 0.5
+
+
+AlexNetClassifier = _register_backbone(
+    "alexnet", "AlexNet-style CNN: five convs, three FC layers, dropout", AlexNetConfig,
+    model_kwargs=lambda self, cfg: {"batchnorm": cfg.batchnorm, "dropout": cfg.dropout})
 VGGClassifier = _register_backbone("vgg", "VGG-style CNN: stacks of 3x3 convs with batch norm")
 GoogLeNetClassifier = _register_backbone("googlenet", "GoogLeNet-style CNN: Inception modules with 1x1 reductions")
 ResNetClassifier = _register_backbone("resnet", "ResNet-style CNN: residual blocks, BN after every conv, He init")
