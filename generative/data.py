@@ -10,7 +10,8 @@ classes 0..levels-1 that the per-pixel softmax predicts.
 - ``digits-gray``: the same digits with their grey levels kept, stored on 256 levels (x * 255 rounded).
 - ``mnist`` (statically binarized at 0.5), ``mnist-dynamic`` (training images re-sampled as
   Bernoulli(x) at every batch; the experiment does that), ``cifar10`` (256 levels, 3 channels):
-  read with the readers of ``vision.datasets`` when those are installed and the files present.
+  read by ``vision.datasets.load`` (its cache folder, $GYMLAB_DATA; downloaded when the network is
+  there); absent and offline, its FileNotFoundError names the files and the folder.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from vision.datasets import Dataset, Split, load_digits_split
+from vision.datasets import load as vision_load
 
 DATA = ("digits", "digits-gray", "mnist", "mnist-dynamic", "cifar10")
 
@@ -61,16 +63,6 @@ def _map(ds: Dataset, fn, name: str) -> Dataset:
     return Dataset(*(Split(fn(s.x), s.y) for s in (ds.train, ds.val, ds.test)), num_classes=ds.num_classes, name=name)
 
 
-def _vision_reader(fn_name: str, data: str):
-    import vision.datasets as vd
-
-    fn = getattr(vd, fn_name, None)
-    if fn is None:
-        raise ValueError(f"data={data!r} needs vision.datasets.{fn_name}, which this install does not have yet; "
-                         f"valid now: digits, digits-gray")
-    return fn
-
-
 def load(data: str = "digits", seed: int = 0, size: int | None = None) -> GenData:
     """Load one of ``DATA`` (see the module docstring); ``size`` resizes square images (None: native)."""
     if data not in DATA:
@@ -83,7 +75,7 @@ def load(data: str = "digits", seed: int = 0, size: int | None = None) -> GenDat
             return GenData(_map(ds, lambda x: binarize(resize(x, size or 8)), "digits-binary"), levels=2)
         return GenData(_map(ds, lambda x: quantize(resize(x, size or 8), 256), "digits-gray"), levels=256)
     if data in ("mnist", "mnist-dynamic"):
-        ds = _vision_reader("load_mnist", data)(seed=seed)
+        ds = vision_load("mnist", seed)
         if data == "mnist":
             return GenData(_map(ds, lambda x: binarize(resize(x, size or 28)), "mnist-binary"), levels=2)
         g = torch.Generator().manual_seed(seed)
@@ -92,5 +84,5 @@ def load(data: str = "digits", seed: int = 0, size: int | None = None) -> GenDat
         # are binarized once, by a draw fixed by the seed, so that every model is scored on the same bits
         ds.val.x, ds.test.x = (torch.bernoulli(s.x, generator=g) for s in (ds.val, ds.test))
         return GenData(ds, levels=2, dynamic=True)
-    ds = _vision_reader("load_cifar10", data)(seed=seed)
+    ds = vision_load("cifar10", seed)
     return GenData(_map(ds, lambda x: quantize(resize(x, size or 32), 256), "cifar10"), levels=256)

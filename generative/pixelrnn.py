@@ -70,35 +70,34 @@ class RowLSTM(nn.Module):
         return torch.stack(rows, dim=2)
 
 
-class DiagonalLSTM(nn.Module):
-    """One direction (left to right) of the Diagonal BiLSTM, on the skewed map."""
+class DiagonalBiLSTM(nn.Module):
+    """Both directions in one pass over the skewed columns (the right-to-left one on the mirrored map,
+    with its own weights: a grouped state-to-state convolution), then unskewed and combined as
+    forward + shift_down(backward)."""
 
     def __init__(self, channels: int, hidden: int, data_channels: int = 1):
         super().__init__()
         self.hidden, self.c = hidden, data_channels
         self.input_to_state = MaskedConv2d(channels, 4 * hidden, 1, "B", data_channels)
-        self.state_to_state = nn.Conv1d(hidden, 4 * hidden, 2)  # rows (i-1, i) of the previous column
+        self.input_to_state_back = MaskedConv2d(channels, 4 * hidden, 1, "B", data_channels)
+        # per direction, a 2x1 kernel over rows (i-1, i) of the previous skewed column: the pixels above and left
+        self.state_to_state = nn.Conv1d(2 * hidden, 8 * hidden, 2, groups=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, height, width = x.shape
-        xs = skew(self.input_to_state(x))
-        h = c = x.new_zeros(b, self.hidden, height)
+        k = self.hidden
+        xs = torch.cat([skew(self.input_to_state(x)), skew(self.input_to_state_back(x.flip(-1)))], 1)
+        h = x.new_zeros(b, 2 * k, height)  # [forward | backward] states of the current column
+        c = x.new_zeros(2 * b, k, height)
         cols = []
         for j in range(xs.shape[-1]):
-            h, c = lstm_update(xs[:, :, :, j] + self.state_to_state(F.pad(h, (1, 0))), c, self.c)
+            gates = (xs[:, :, :, j] + self.state_to_state(F.pad(h, (1, 0)))).view(2 * b, 4 * k, height)
+            h, c = lstm_update(gates, c, self.c)
+            h = h.view(b, 2 * k, height)
             cols.append(h)
-        return unskew(torch.stack(cols, dim=3), width)
-
-
-class DiagonalBiLSTM(nn.Module):
-    def __init__(self, channels: int, hidden: int, data_channels: int = 1):
-        super().__init__()
-        self.forward_dir = DiagonalLSTM(channels, hidden, data_channels)
-        self.backward_dir = DiagonalLSTM(channels, hidden, data_channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        back = self.backward_dir(x.flip(-1)).flip(-1)
-        return self.forward_dir(x) + shift_down(back)
+        out = unskew(torch.stack(cols, dim=3), width)
+        forward, backward = out[:, :k], out[:, k:].flip(-1)
+        return forward + shift_down(backward)
 
 
 LAYERS = {"row-lstm": RowLSTM, "diagonal-bilstm": DiagonalBiLSTM}
