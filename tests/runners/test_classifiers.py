@@ -35,10 +35,10 @@ def test_l1_regularisation_gives_sparser_weights(tmp_path):
 
     def weights(reg_type):
         _run("softmax", tmp_path / reg_type, f"reg_type={reg_type}", "reg=0.01")
-        return load(tmp_path / reg_type / "softmax" / "checkpoints" / "latest.pt")["state"]["W"]
+        W = load(tmp_path / reg_type / "softmax" / "checkpoints" / "latest.pt")["state"]["W"][:-1]  # no bias row
+        return (W.abs() < 0.01 * W.abs().max()).float().mean()  # the fraction of (near-)zero weights
 
-    l1, l2 = weights("l1"), weights("l2")
-    assert (l1.abs() < 1e-3).float().mean() > 2 * (l2.abs() < 1e-3).float().mean()
+    assert weights("l1") > 2 * weights("l2")  # subgradient steps leave L1's zeros jittering by ~lr * reg
     with pytest.raises(GymlabError, match="valid: l2, l1, elastic"):
         _run("svm", tmp_path, "reg_type=l0")
 
