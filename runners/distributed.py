@@ -1,6 +1,7 @@
 """Data-parallel training under ``torchrun``: one process per device, gradients averaged by DDP.
 
     gymlab run mlp --nproc 2          # = torchrun --standalone --nproc_per_node 2 -m runners.cli run mlp
+    torchrun --standalone --nproc_per_node 2 -m runners.cli resume runs/mlp-...   # resume, data-parallel
 
 Each of the N processes (``RANK`` 0..N-1, set by torchrun with ``WORLD_SIZE`` and ``LOCAL_RANK``)
 builds the same model from the same seed, draws the same global batch of B indices from

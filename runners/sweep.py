@@ -33,6 +33,13 @@ reported in the table and the others go on. Ctrl-C stops the sweep: Tune saves i
 running trials stop at their next evaluation (a second Ctrl-C: at once). ``--resume DIR`` continues
 it: finished and crashed trials are kept, interrupted ones go on from their runner checkpoint.
 
+Two machines (gymlab installed in the same environment on both, the working folder on NFS at the
+same path)::
+
+    head$    ray start --head --port 6379
+    other$   ray start --address HEAD_IP:6379
+    head$    gymlab sweep resnet lr='loguniform(1e-4,1e-1)' --samples 32 --address HEAD_IP:6379
+
 Results in the sweep folder (``runs/sweep-<name>-<timestamp>/``): ``sweep.md`` (the table of trials:
 config, metric, steps, status; the best config), ``sweep.png`` (the metric against steps for all
 trials), ``results.json``, and Tune's own state in ``tune/``.

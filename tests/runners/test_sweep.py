@@ -122,6 +122,30 @@ def test_a_crashed_trial_is_reported_and_an_interrupted_sweep_resumes(ray_sessio
     assert "error: " in (d / "sweep.md").read_text()
 
 
+def test_search_space_syntax_maps_to_tune_distributions():
+    import numpy as np
+
+    from runners.registry import get
+
+    space, fixed = sweep.parse_space(get("softmax"), [
+        "lr=loguniform(1e-4,1e-1)", "reg=uniform(0,0.01)", "batch_size=randint(16,20)", "data=choice(digits)",
+        "seed=0,1,2", "steps=60", "logger.tags=[a,b]"])
+    assert fixed == ["steps=60", "logger.tags=[a,b]"]  # single values and lists are fixed overrides
+    assert space["seed"] == ("grid", [0, 1, 2]) and space["lr"] == ("loguniform", [1e-4, 0.1])
+    domains = sweep.tune_space(space)
+    assert domains["seed"] == {"grid_search": [0, 1, 2]}
+    rng = np.random.default_rng(0)
+    lr = np.array(domains["lr"].sample(size=4000, random_state=rng))
+    assert lr.min() >= 1e-4 and lr.max() < 0.1
+    assert np.log10(lr).mean() == pytest.approx(-2.5, abs=0.03)  # uniform in the exponent: mean of [-4, -1]
+    assert np.mean(lr < 1e-3) == pytest.approx(1 / 3, abs=0.03)  # one decade in three
+    k = domains["batch_size"].sample(size=2000, random_state=rng)
+    assert set(k) == {16, 17, 18, 19}  # the upper bound is excluded
+    reg = np.array(domains["reg"].sample(size=2000, random_state=rng))
+    assert reg.min() >= 0 and reg.max() < 0.01 and reg.mean() == pytest.approx(0.005, abs=3e-4)
+    assert domains["data"].sample(random_state=rng) == "digits"
+
+
 @pytest.mark.parametrize("space, message", [
     ("lr=loguniform(1e-3)", "loguniform takes two numbers (lo,hi)"),
     ("lr=gauss(0,1)", "unknown gauss()"),
