@@ -57,10 +57,14 @@ def test_nearest_neighbours_equal_sklearn():
 
 
 def test_saliency_falls_on_the_digit(tmp_path):
-    s = run("saliency", ["logger.mode=disabled", "progress=false", f"out={tmp_path}"], quiet=True)
+    common = ["logger.mode=disabled", "progress=false", f"out={tmp_path}"]
+    s = run("saliency", common, quiet=True)
+    untrained = run("saliency", common + ["steps=1"], quiet=True)
     assert s["eval/accuracy"] >= 0.8, s
-    # a uniform map would put box_area_share (about 0.12) inside the box
-    assert s["eval/saliency_in_box"] >= max(0.5, 3 * s["eval/box_area_share"]), s
+    # a uniform map would put box_area_share (about 0.12) inside the box; an untrained net's gradients
+    # already follow the ink's edges (about 0.28); training concentrates them on the digit
+    assert s["eval/saliency_in_box"] >= 3 * s["eval/box_area_share"], s
+    assert s["eval/saliency_in_box"] >= untrained["eval/saliency_in_box"] + 0.08, (s, untrained)
 
 
 def test_feature_neighbours_beat_pixel_neighbours(tmp_path):
