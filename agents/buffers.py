@@ -23,16 +23,20 @@ __all__ = ["gae", "Rollout", "collect_rollout", "ReplayBuffer"]
 
 
 def gae(rewards, values, last_value, terminated, dones, gamma: float, lam: float):
-    """Advantages and returns (T, N) from rewards, values, terminated, dones (T, N) and V(s_T) (N,)."""
-    T = rewards.shape[0]
-    adv = torch.zeros_like(rewards)
-    next_values = torch.cat([values[1:], last_value[None]], 0)
-    not_term, not_done = 1.0 - terminated.float(), 1.0 - dones.float()
-    running = torch.zeros_like(last_value)
-    for t in reversed(range(T)):
-        delta = rewards[t] + gamma * not_term[t] * next_values[t] - values[t]
-        running = delta + gamma * lam * not_done[t] * running
+    """Advantages and returns (T, N) from rewards, values, terminated, dones (T, N) and V(s_T) (N,).
+
+    The backward recursion runs in NumPy (rollouts are short; per-step tensor ops would dominate)."""
+    r, v, last = (x.detach().cpu().double().numpy() for x in (rewards, values, last_value))
+    not_term = 1.0 - terminated.cpu().numpy().astype(np.float64)
+    not_done = 1.0 - dones.cpu().numpy().astype(np.float64)
+    next_v = np.concatenate([v[1:], last[None]], 0)
+    delta = r + gamma * not_term * next_v - v
+    adv = np.zeros_like(r)
+    running = np.zeros_like(last)
+    for t in range(len(r) - 1, -1, -1):
+        running = delta[t] + gamma * lam * not_done[t] * running
         adv[t] = running
+    adv = torch.as_tensor(adv, dtype=values.dtype, device=values.device)
     return adv, adv + values
 
 

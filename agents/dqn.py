@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.actor_critic import make_optimizer
 from agents.base import Agent
 from agents.buffers import ReplayBuffer
 from agents.policies import QNetwork
@@ -57,7 +58,7 @@ class DQN(Agent):
         c = self.cfg
         self.q = QNetwork(self.observation_space, self.action_space, c.net_arch, c.activation).to(self.device)
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=c.lr)
+        self.optimizer = make_optimizer("adam", self.q.parameters(), c.lr)
         space = self.observation_space
         self.buffer = ReplayBuffer(c.buffer_size, space.shape, space.dtype)
         self._last_target_update = 0

@@ -104,6 +104,17 @@ class CategoricalHead(nn.Module):
     def entropy(dist):
         return dist.entropy()
 
+    def sample(self, z, deterministic: bool = False):
+        """(a, log pi(a|s)) straight from the logits (the rollout hot path, no Distribution object)."""
+        logp = torch.log_softmax(self.linear(z), -1)
+        a = logp.argmax(-1) if deterministic else torch.multinomial(logp.exp(), 1).squeeze(-1)
+        return a, logp.gather(-1, a.unsqueeze(-1)).squeeze(-1)
+
+    def log_prob_entropy(self, z, a):
+        """log pi(a|s) and H[pi(.|s)] straight from the logits (the training hot path, no Distribution)."""
+        logp = torch.log_softmax(self.linear(z), -1)
+        return logp.gather(-1, a.long().unsqueeze(-1)).squeeze(-1), -(logp.exp() * logp).sum(-1)
+
     @staticmethod
     def mode(dist):
         return dist.probs.argmax(-1)
@@ -128,6 +139,15 @@ class GaussianHead(nn.Module):
     @staticmethod
     def entropy(dist):
         return dist.entropy().sum(-1)
+
+    def sample(self, z, deterministic: bool = False):
+        dist = self(z)
+        a = dist.mean if deterministic else dist.sample()
+        return a, self.log_prob(dist, a)
+
+    def log_prob_entropy(self, z, a):
+        dist = self(z)
+        return self.log_prob(dist, a), self.entropy(dist)
 
     @staticmethod
     def mode(dist):
@@ -182,14 +202,21 @@ class ActorCritic(nn.Module):
 
     def act(self, obs, deterministic: bool = False):
         """Sample (or take the mode of) pi(.|s): returns action, log pi(a|s), V(s) (None without critic)."""
-        dist, v = self(obs)
-        a = self.pi_head.mode(dist) if deterministic else dist.sample()
-        return a, self.pi_head.log_prob(dist, a), v
+        z = self.pi_trunk(self.pi_encoder(obs))
+        a, logp = self.pi_head.sample(z, deterministic)
+        if not self.has_value:
+            return a, logp, None
+        zv = z if self.shared else self.v_trunk(self.v_encoder(obs))
+        return a, logp, self.v_head(zv).squeeze(-1)
 
     def evaluate_actions(self, obs, actions):
         """log pi(a|s), entropy H[pi(.|s)], V(s) for a batch of taken actions."""
-        dist, v = self(obs)
-        return self.pi_head.log_prob(dist, actions), self.pi_head.entropy(dist), v
+        z = self.pi_trunk(self.pi_encoder(obs))
+        logp, ent = self.pi_head.log_prob_entropy(z, actions)
+        if not self.has_value:
+            return logp, ent, None
+        zv = z if self.shared else self.v_trunk(self.v_encoder(obs))
+        return logp, ent, self.v_head(zv).squeeze(-1)
 
     def predict(self, obs, deterministic: bool = True):
         return self.act(obs, deterministic)[0]

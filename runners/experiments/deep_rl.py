@@ -180,18 +180,18 @@ class ReinforceExperiment(RLExperiment):
           description="A2C: vector envs, n-step returns / GAE, entropy bonus")
 class ActorCriticExperiment(RLExperiment):
     agent_cls = A2C
-    Config = run_config(A2C.Config, "ActorCriticRunConfig", steps=600, eval_every=40)
+    Config = run_config(A2C.Config, "ActorCriticRunConfig", steps=2500, eval_every=125)  # 40 env steps each
 
 
 @register("dqn", data="CartPole-v1", metric="eval/mean_return",
           description="DQN: replay buffer, target network, epsilon-greedy, double DQN option")
 class DQNExperiment(RLExperiment):
     agent_cls = DQN
-    Config = run_config(DQN.Config, "DQNRunConfig", steps=200, eval_every=20)
+    Config = run_config(DQN.Config, "DQNRunConfig", steps=200, eval_every=20)  # 256 env steps each
 
 
 @register("ppo", data="CartPole-v1", metric="eval/mean_return",
           description="PPO: clipped surrogate, GAE, minibatch epochs")
 class PPOExperiment(RLExperiment):
     agent_cls = PPO
-    Config = run_config(PPO.Config, "PPORunConfig", steps=300, eval_every=20)
+    Config = run_config(PPO.Config, "PPORunConfig", steps=200, eval_every=10)  # 512 env steps each
