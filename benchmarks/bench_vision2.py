@@ -133,7 +133,8 @@ def main():
         r["speedup vs dense"] = dense["latency_ms"] / r["latency_ms"]
 
     head = (f"# Vision II benchmark\n\n{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-            f"1 thread, {'quick' if args.quick else 'full'} run. 32x32 scenes, batch 32 for training, 256 for inference.\n")
+            f"1 thread, {'quick' if args.quick else 'full'} run, load average {os.getloadavg()[0]:.1f} at the end "
+            f"(numbers from a loaded machine are low). 32x32 scenes, batch 32 for training, 256 for inference.\n")
     text = "\n".join([head, "## Detector and segmenter throughput (CPU)\n", markdown_table(rows),
                       "## Hand-written pieces against a peer\n", markdown_table(peer),
                       f"## Compression (`gymlab run compress`, digits test split, latency of a batch of 256)\n",

@@ -31,6 +31,8 @@ VARIANTS = ("fcn", "unpool", "unet")
 def max_unpool2d(x: torch.Tensor, indices: torch.Tensor, output_size) -> torch.Tensor:
     """Inverse of 2D max pooling: put each value of ``x`` (N, C, h, w) back at the flat position
     ``indices`` (as returned by ``F.max_pool2d(..., return_indices=True)``) of an (H, W) map of zeros."""
+    if indices.shape != x.shape:
+        raise ValueError(f"indices must have the shape of x, got {tuple(indices.shape)} and {tuple(x.shape)}")
     n, c = x.shape[:2]
     h, w = output_size[-2:]
     out = x.new_zeros(n, c, h * w)
@@ -59,14 +61,18 @@ class SegNet(nn.Module):
         self.bottleneck = block(cin, cin, convs)
         self.up = nn.ModuleList()
         self.dec = nn.ModuleList()
-        for w in reversed(widths):  # one decoder stage per pooling, back to full resolution
+        rev = list(reversed(widths))
+        for k, w in enumerate(rev):  # one decoder stage per pooling, back to full resolution
             if variant == "unpool":
+                # unpooling needs the channels of the encoder stage whose indices it reuses
+                out = rev[k + 1] if k + 1 < len(rev) else w
                 self.up.append(nn.Identity())  # the unpooling has no weights
-                self.dec.append(block(cin, w, convs))
+                self.dec.append(block(cin, out, convs))
+                cin = out
             else:
                 self.up.append(nn.ConvTranspose2d(cin, w, kernel_size=2, stride=2))
                 self.dec.append(block(2 * w if variant == "unet" else w, w, convs))
-            cin = w
+                cin = w
         self.classify = nn.Conv2d(cin, num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -26,8 +26,11 @@ def test_max_unpool_puts_values_back_at_the_max():
 
 @pytest.mark.parametrize("variant", ["fcn", "unpool", "unet"])
 def test_variants_shapes(variant):
-    net = SegNet(11, 1, (4, 8, 8), variant)
-    assert net(torch.rand(2, 1, 32, 32)).shape == (2, 11, 32, 32)
+    net = SegNet(11, 1, (4, 8, 16), variant)
+    out = net(torch.rand(2, 1, 32, 32))
+    assert out.shape == (2, 11, 32, 32)
+    out.square().mean().backward()  # every weight gets a gradient
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
     has_transpose = any(isinstance(m, torch.nn.ConvTranspose2d) for m in net.modules())
     assert has_transpose == (variant != "unpool")
 
