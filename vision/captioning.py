@@ -84,6 +84,8 @@ class Captioner(nn.Module):
     def __init__(self, encoder: nn.Module, vocab_size: int, embed: int = 32, hidden: int = 128, att_dim: int = 64):
         super().__init__()
         d = encoder.feature_dim
+        if hasattr(encoder, "head"):
+            encoder.head = nn.Identity()  # the encoder's own classifier is not used
         self.encoder, self.vocab_size = encoder, vocab_size
         self.embed = nn.Embedding(vocab_size, embed)
         self.init_h, self.init_c = nn.Linear(d, hidden), nn.Linear(d, hidden)

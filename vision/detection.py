@@ -37,6 +37,8 @@ class YOLO(nn.Module):
 
     def __init__(self, backbone: nn.Module, num_classes: int = 10, boxes_per_cell: int = 2, hidden: int = 128):
         super().__init__()
+        if hasattr(backbone, "head"):
+            backbone.head = nn.Identity()  # the backbone's own classifier is not used
         self.backbone, self.C, self.B = backbone, num_classes, boxes_per_cell
         self.head = nn.Sequential(nn.Conv2d(backbone.feature_dim, hidden, 3, padding=1), nn.ReLU(inplace=True),
                                   nn.Conv2d(hidden, 5 * boxes_per_cell + num_classes, 1))

@@ -28,6 +28,8 @@ class PooledClassifier(nn.Module):
 
     def __init__(self, backbone: nn.Module, num_classes: int = 10):
         super().__init__()
+        if hasattr(backbone, "head"):
+            backbone.head = nn.Identity()  # replaced by global max pooling and ``fc``
         self.backbone = backbone
         self.fc = nn.Linear(backbone.feature_dim, num_classes)
 
