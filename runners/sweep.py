@@ -63,6 +63,8 @@ from runners import config as config_mod
 from runners import registry
 from runners.errors import GymlabError
 
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # before anything imports ray: no token for a local cluster
+
 SYNTAX = "key=a,b,c | key=loguniform(lo,hi) | key=uniform(lo,hi) | key=randint(lo,hi) | key=choice(a,b,c) | key=value"
 _FUNCS = {"loguniform": 2, "uniform": 2, "randint": 2, "choice": None}
 
@@ -257,7 +259,6 @@ def _check_reachable(address: str) -> None:
 
 def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     """Start a local Ray (one worker per core) or join ``address``; False if Ray was already running."""
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")  # trials keep the working directory of `gymlab sweep`
     import ray
 
@@ -432,6 +433,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """``gymlab sweep ...`` (argv: the words after ``sweep``); returns the exit status."""
     args = _parser().parse_intermixed_args(argv)
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise GymlabError("sweeps need Ray Tune, which is not installed; install it with: pip install 'gymlab[ray]'")
     if args.address:
         _check_reachable(args.address)
     if args.resume:
