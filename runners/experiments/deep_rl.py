@@ -5,12 +5,16 @@ episodes; for DQN ``train_freq`` env steps and their gradient steps). ``timestep
 budget in env steps instead of train steps. Evaluation plays ``eval_episodes`` deterministic
 episodes on a separate env seeded ``eval_seed + i``. ``pixels=true`` makes the agent learn from
 rendered frames (``envs.pixels.PixelObservation``, a conv encoder from ``vision.encoders``).
+Metrics: eval/mean_return, eval/std_return, eval/mean_length, train/env_steps (real transitions:
+the vector envs' reset steps are not counted), time/env_steps_per_s (training only; the runner's
+time/steps_per_s counts train steps). Media: a GIF of one evaluation episode and the return curve.
 Every field of the agent's config (``agents.<agent>.<Agent>Config``) is a key too: ``lr=3e-4``, ``n_envs=4``...
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+import time
 import typing
 from dataclasses import dataclass
 from typing import Optional
@@ -104,9 +108,11 @@ class RLExperiment:
         chunk = self.nominal_chunk()
         if cfg.timesteps is not None:
             cfg.steps = max(1, math.ceil(cfg.timesteps / chunk))
-        self.budget = cfg.timesteps or cfg.steps * chunk
+        # REINFORCE's iterations have no fixed size: without timesteps= its schedules stay constant (budget 0)
+        self.budget = cfg.timesteps or (cfg.steps * chunk if not isinstance(self.agent, REINFORCE) else 0)
         self.agent.total_timesteps = self.budget  # schedules (lr, clip, epsilon) span the whole budget
         self.evals: list[tuple[int, float, float]] = []
+        self.train_seconds = 0.0  # training time without evaluations (for time/env_steps_per_s)
         self.done = False
 
     def nominal_chunk(self) -> int:
@@ -119,7 +125,9 @@ class RLExperiment:
         return c.n_steps * self.agent.num_envs
 
     def train_step(self):
+        t0 = time.perf_counter()
         metrics = self.agent.train_iteration()
+        self.train_seconds += time.perf_counter() - t0
         if self.cfg.timesteps is not None and self.agent.num_timesteps >= self.cfg.timesteps:
             self.done = True
         return metrics
@@ -128,7 +136,8 @@ class RLExperiment:
         r = evaluate(self.agent, env_factory(self.cfg), self.cfg.eval_episodes, self.cfg.eval_seed)
         self.evals.append((self.agent.num_timesteps, r["mean_return"], r["std_return"]))
         return {"eval/mean_return": r["mean_return"], "eval/std_return": r["std_return"],
-                "eval/mean_length": r["mean_length"], "train/env_steps": self.agent.num_timesteps}
+                "eval/mean_length": r["mean_length"], "train/env_steps": self.agent.num_timesteps,
+                "time/env_steps_per_s": self.agent.num_timesteps / max(self.train_seconds, 1e-9)}
 
     def media(self):
         out = {"return_curve": self.return_curve()}
@@ -159,12 +168,13 @@ class RLExperiment:
         return fig
 
     def state_dict(self):
-        return {"agent": self.agent.state_dict(), "evals": list(self.evals)}
+        return {"agent": self.agent.state_dict(), "evals": list(self.evals), "train_seconds": self.train_seconds}
 
     def load_state_dict(self, state):
         self.agent.load_state_dict(state["agent"])
         self.agent.total_timesteps = self.budget  # a resumed run may have been given a larger budget
         self.evals = list(state["evals"])
+        self.train_seconds = state.get("train_seconds", 0.0)
 
 
 @register("reinforce", data="CartPole-v1", metric="eval/mean_return",

@@ -13,7 +13,8 @@ COMMON = ["logger.mode=disabled", "progress=false", "eval_episodes=2"]
 def test_a2c_run_logs_metrics_and_media(tmp_path):
     s = run("a2c", COMMON + ["timesteps=1000", "eval_every=5", "n_envs=4", "n_steps=10", f"out={tmp_path}"], quiet=True)
     assert s["steps"] == 25 and s["train/env_steps"] <= 1000
-    for k in ("eval/mean_return", "eval/std_return", "eval/mean_length", "train/env_steps", "time/steps_per_s"):
+    for k in ("eval/mean_return", "eval/std_return", "eval/mean_length", "train/env_steps", "time/steps_per_s",
+              "time/env_steps_per_s"):
         assert k in s
     media = Path(s["run_dir"]) / "media"
     assert (media / "episode.gif").stat().st_size > 1000 and (media / "return_curve.png").exists()
