@@ -218,7 +218,11 @@ class Agent:
 
     def recent_episodes(self, since_steps: int) -> dict:
         """Mean return/length of the training episodes finished after env step ``since_steps``."""
-        eps = [e for e in self.episodes if e[0] > since_steps]
+        eps = []
+        for e in reversed(self.episodes):  # newest first; stop at the first older one
+            if e[0] <= since_steps:
+                break
+            eps.append(e)
         if not eps:
             return {}
         return {"train/episode_return": float(np.mean([e[1] for e in eps])),

@@ -107,7 +107,11 @@ class CategoricalHead(nn.Module):
     def sample(self, z, deterministic: bool = False):
         """(a, log pi(a|s)) straight from the logits (the rollout hot path, no Distribution object)."""
         logp = torch.log_softmax(self.linear(z), -1)
-        a = logp.argmax(-1) if deterministic else torch.multinomial(logp.exp(), 1).squeeze(-1)
+        if deterministic:
+            a = logp.argmax(-1)
+        else:  # inverse-CDF sampling: the first action whose cumulative probability exceeds u ~ U(0, 1)
+            u = torch.rand(logp.shape[:-1] + (1,), device=logp.device)
+            a = (logp.exp().cumsum(-1) < u).sum(-1).clamp_(max=logp.shape[-1] - 1)
         return a, logp.gather(-1, a.unsqueeze(-1)).squeeze(-1)
 
     def log_prob_entropy(self, z, a):
