@@ -56,10 +56,8 @@ class Context:
         if self.compile:
             model = torch.compile(model)
         if self.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
-            from torch.nn.parallel import DistributedDataParallel
-
             ids = [self.device.index] if self.device.type == "cuda" else None
-            model = DistributedDataParallel(model, device_ids=ids)
+            model = _DDP(model, device_ids=ids)
         return model
 
     def shard(self, idx: torch.Tensor) -> torch.Tensor:
@@ -75,6 +73,17 @@ class Context:
         if self.device.type == "cuda" and x.device.type == "cpu":
             return (x if x.is_pinned() else x.pin_memory()).to(self.device, non_blocking=True)
         return x.to(self.device)
+
+
+class _DDP(torch.nn.parallel.DistributedDataParallel):
+    """DistributedDataParallel whose state_dict is its module's (no ``module.`` prefix), so that a
+    checkpoint written by N processes loads in one, and the other way round."""
+
+    def state_dict(self, *args, **kwargs):
+        return self.module.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        return self.module.load_state_dict(state_dict, strict=strict, assign=assign)
 
 
 @dataclass

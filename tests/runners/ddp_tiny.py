@@ -54,11 +54,10 @@ class Tiny:
     def media(self):
         return {}
 
-    def state_dict(self):
-        module = getattr(self.model, "module", self.model)  # DDP wraps the model
-        return {"model": module.state_dict(), "opt": self.opt.state_dict(), "step": self.step}
+    def state_dict(self):  # the same keys with DDP (ctx.prepare_model) as without
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step}
 
     def load_state_dict(self, state):
-        getattr(self.model, "module", self.model).load_state_dict(state["model"])
+        self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["opt"])
         self.step = state["step"]

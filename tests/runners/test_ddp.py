@@ -60,7 +60,7 @@ def test_two_processes_give_the_parameters_of_one(tiny, tmp_path, capfd):
 
     w1 = ckpt.load(d1 / "checkpoints" / "latest.pt")["state"]["model"]
     w2 = ckpt.load(d2 / "checkpoints" / "latest.pt")["state"]["model"]
-    assert w1.keys() == w2.keys()
+    assert w1.keys() == w2.keys()  # no "module." prefix: a checkpoint of two processes loads in one
     for k in w1:
         torch.testing.assert_close(w2[k], w1[k], atol=1e-6, rtol=1e-5)
 
