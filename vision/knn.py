@@ -6,7 +6,8 @@ the (chunk, n_train) distance block stays under ``memory_mb``:
 
     L1:  d(a, b) = sum_p |a_p - b_p|                           (torch.cdist with p=1)
     L2:  d(a, b) = sqrt(sum_p (a_p - b_p)^2),  computed from
-         ||a - b||^2 = ||a||^2 + ||b||^2 - 2 a.b               (one matrix multiply per chunk)
+         ||a - b||^2 = ||a||^2 + ||b||^2 - 2 a.b               (one matrix multiply per chunk; the
+         neighbours are ranked by ||b||^2 - 2 a.b, as ||a||^2 is the same for every candidate)
 
 The vote counts the labels of the k nearest; a tie goes to the smallest label (as scikit-learn's
 ``KNeighborsClassifier`` does). Points tied in distance at the k-th place are picked arbitrarily
@@ -74,6 +75,7 @@ class KNearestNeighbor:
             raise ValueError(f"X has {len(self.X_train)} rows but y has {len(y)} labels")
         if self.k > len(y):
             raise ValueError(f"k={self.k} exceeds the number of training points ({len(y)})")
+        self.train_sq_norms = (self.X_train * self.X_train).sum(1)  # ||b||^2, reused by every query
         self.classes_, codes = np.unique(y, return_inverse=True)
         self.y_train = torch.as_tensor(codes.reshape(-1), dtype=torch.int64, device=self.device)
         return self
@@ -93,9 +95,17 @@ class KNearestNeighbor:
         dists, idxs = [], []
         rows = self._chunk_rows()
         for start in range(0, len(Xq), rows):
-            d = pairwise_distances(Xq[start:start + rows], self.X_train, self.metric, squared=True)
+            A = Xq[start:start + rows]
+            if self.metric == "l2":
+                # ||a||^2 is the same for every candidate of a query, so rank by ||b||^2 - 2 a.b (one fused
+                # multiply-add over the block) and add ||a||^2 to the k winners only
+                d = torch.addmm(self.train_sq_norms, A, self.X_train.T, beta=1.0, alpha=-2.0)
+            else:
+                d = pairwise_distances(A, self.X_train, "l1")
             val, idx = torch.topk(d, k, dim=1, largest=False, sorted=True)  # the k smallest, nearest first
-            dists.append(val.sqrt() if self.metric == "l2" else val)
+            if self.metric == "l2":
+                val = (val + (A * A).sum(1, keepdim=True)).clamp_(min=0.0).sqrt_()
+            dists.append(val)
             idxs.append(idx)
         return torch.cat(dists), torch.cat(idxs)
 
