@@ -114,11 +114,10 @@ def evaluate(agent, env, n_episodes: int = 10, seed: int = 10_000, deterministic
 
 def record_episode(agent, env, path, seed: int = 10_000, fps: int = 30, max_frames: int = 500) -> Path:
     """Play one deterministic episode on ``env`` (made with render_mode="rgb_array") and save a GIF."""
-    import os
-
     import imageio
 
-    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")  # headless pygame: no audio device warnings
+    import envs.pixels  # noqa: F401  (headless SDL settings for pygame-rendered envs)
+
     env = make_env(env, render_mode="rgb_array")
     if env.render_mode != "rgb_array":
         raise ValueError(f"record_episode needs an env with render_mode='rgb_array'; got {env.render_mode!r}")

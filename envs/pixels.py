@@ -18,7 +18,9 @@ import numpy as np
 
 __all__ = ["PixelObservation", "pixel_env"]
 
-os.environ.setdefault("SDL_AUDIODRIVER", "dummy")  # headless pygame rendering without audio warnings
+if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):  # headless: no SDL window/audio warnings
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 
 def _resize(frame: np.ndarray, size: tuple[int, int], grayscale: bool) -> np.ndarray:
