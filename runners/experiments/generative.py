@@ -99,7 +99,7 @@ class GenConfig(RunConfig):
     batch_size: int = 64
     lr: float = 3e-3
     fid_samples: int = 256  # samples scored by the digits-FID at the final evaluation (0: skip)
-    fid_every_eval: bool = False  # score samples at every evaluation, not only the last
+    fid_every_eval: bool = False  # score samples at every evaluation, not only the last (set it with seconds=)
     fid_classifier_steps: int = 300
 
 
@@ -149,6 +149,14 @@ class _Generative:
         return {"eval/fid": metrics.fid(clf, self.xte.cpu(), s), "eval/val_fid": metrics.fid(clf, self.xva.cpu(), s),
                 "eval/inception_score": metrics.inception_score(clf, s)}
 
+    def _sync_grads(self, module) -> None:
+        """Average gradients over processes by hand (under torchrun), for losses that bypass DDP's forward."""
+        if self.ctx.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
+            for p in module.parameters():
+                if p.grad is not None:
+                    torch.distributed.all_reduce(p.grad)
+                    p.grad.div_(self.ctx.world_size)
+
     def _log_history(self, row: dict) -> None:
         self.history.append({"step": self.step, **row})
 
@@ -160,7 +168,7 @@ class AutoregressiveConfig(GenConfig):
     eval_every: int = 150
     hidden: int = 32
     layers: int = 4
-    sample_images: int = 64  # in the media grid
+    sample_images: int = 64  # in the media grid (and a quarter of it, at most 8, test images completed)
 
 
 class _Autoregressive(_Generative):
@@ -221,10 +229,11 @@ class _Autoregressive(_Generative):
         n = self.cfg.sample_images
         s = self.samples(n, seed_offset=1)
         g = torch.Generator().manual_seed(self.cfg.seed + 99)
-        given = self.xte[:8].repeat_interleave(4, 0)
-        y = self.yte[:8].repeat_interleave(4, 0) if self.conditional else None
+        m = max(1, min(8, n // 4))  # test images to complete, 4 completions each
+        given = self.xte[:m].repeat_interleave(4, 0)
+        y = self.yte[:m].repeat_interleave(4, 0) if self.conditional else None
         comp = complete(self.net, given, self.levels, y=y, generator=g)
-        rows = torch.cat([self.xte[:8].unsqueeze(1), comp.view(8, 4, *self.shape)], 1).flatten(0, 1)
+        rows = torch.cat([self.xte[:m].unsqueeze(1), comp.view(m, 4, *self.shape)], 1).flatten(0, 1)
         return {"samples": upscale(grid(s, int(math.sqrt(n)) or 1)),
                 "completions": upscale(grid(rows, 5)),  # each row: the test image, then 4 completions of its top half
                 "loss_curve": curve(self.history, ["train/nll_nats", "eval/nll_nats", "eval/val_nll_nats"],
@@ -320,7 +329,7 @@ class VAEExperiment(_Generative):
     def train_step(self):
         x, _ = self._batch()
         with self.ctx.autocast():
-            out = self.net.elbo(x, beta=self.cfg.beta) if self.ctx.world_size == 1 else self.model.module.elbo(x, self.cfg.beta)
+            out = self.model(x, self.cfg.beta)
         loss = -out["elbo"].mean()
         self.opt.zero_grad()
         loss.backward()
@@ -426,10 +435,12 @@ class AutoencoderExperiment(_Generative):
 
     def train_step(self):
         x, _ = self._batch()
-        out = ae.loss(self.net, x, self.cfg.kind, self.lam, self.cfg.rho, self.cfg.noise, self.cfg.noise_p,
-                      generator=self._step_generator())
+        with self.ctx.autocast():
+            out = ae.loss(self.net, x, self.cfg.kind, self.lam, self.cfg.rho, self.cfg.noise, self.cfg.noise_p,
+                          generator=self._step_generator())
         self.opt.zero_grad()
         out["loss"].backward()
+        self._sync_grads(self.net)  # the loss calls encode/decode directly, not through DDP's forward
         self.opt.step()
         self.step += 1
         row = {"train/loss": out["loss"].item(), "train/recon_nats": out["recon"].item(),
