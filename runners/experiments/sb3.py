@@ -9,14 +9,13 @@ learning_rate, gamma, n_steps, batch_size, ent_coef override the zoo's values wh
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
-import torch
-
 from agents.sb3 import SB3Agent
 from runners.errors import GymlabError
-from runners.experiments.deep_rl import RLExperiment, check_env, env_factory
+from runners.experiments.deep_rl import DeepRLConfig, RLExperiment, env_factory
 from runners.registry import register
 
 
@@ -37,9 +36,11 @@ class SB3Experiment(RLExperiment):
     def make_agent(self, cfg, ctx):
         over = {k: getattr(cfg, k) for k in ("learning_rate", "gamma", "n_steps", "batch_size", "ent_coef")}
         if self.algo == "dqn" and (cfg.n_steps is not None or cfg.ent_coef is not None):
-            raise GymlabError("sb3-dqn has no n_steps or ent_coef; valid overrides: n_envs, learning_rate, gamma, batch_size")
+            raise GymlabError("sb3-dqn has no n_steps or ent_coef; "
+                              "valid overrides: n_envs, learning_rate, gamma, batch_size")
         if self.algo == "a2c" and cfg.batch_size is not None:
-            raise GymlabError("sb3-a2c has no batch_size; valid overrides: n_envs, learning_rate, gamma, n_steps, ent_coef")
+            raise GymlabError("sb3-a2c has no batch_size; "
+                              "valid overrides: n_envs, learning_rate, gamma, n_steps, ent_coef")
         env = env_factory(cfg) if cfg.pixels else cfg.env
         return SB3Agent(self.algo, env, seed=cfg.seed, device=str(ctx.device), zoo=cfg.zoo, n_envs=cfg.n_envs, **over)
 
@@ -49,30 +50,32 @@ class SB3Experiment(RLExperiment):
 
 
 def _config(name: str, steps: int, eval_every: int):
-    from runners.experiments.deep_rl import DeepRLConfig
-    import dataclasses
-
+    """DeepRLConfig plus SB3Config's fields, with this experiment's default budget."""
     fields = [(f.name, f.type, dataclasses.field(default=f.default)) for f in dataclasses.fields(SB3Config)]
-    fields += [("steps", int, dataclasses.field(default=steps)), ("eval_every", int, dataclasses.field(default=eval_every))]
+    fields += [("steps", int, dataclasses.field(default=steps)),
+               ("eval_every", int, dataclasses.field(default=eval_every))]
     cls = dataclasses.make_dataclass(name, fields, bases=(DeepRLConfig,))
     cls.__module__ = __name__
     globals()[name] = cls
     return cls
 
 
-@register("sb3-a2c", data="CartPole-v1", metric="eval/mean_return", description="Stable-Baselines3 A2C, zoo hyperparameters")
+@register("sb3-a2c", data="CartPole-v1", metric="eval/mean_return",
+          description="Stable-Baselines3 A2C, zoo hyperparameters")
 class SB3A2C(SB3Experiment):
     algo = "a2c"
     Config = _config("SB3A2CConfig", steps=2500, eval_every=125)  # 8 envs x 5 steps: 100k env steps
 
 
-@register("sb3-ppo", data="CartPole-v1", metric="eval/mean_return", description="Stable-Baselines3 PPO, zoo hyperparameters")
+@register("sb3-ppo", data="CartPole-v1", metric="eval/mean_return",
+          description="Stable-Baselines3 PPO, zoo hyperparameters")
 class SB3PPO(SB3Experiment):
     algo = "ppo"
     Config = _config("SB3PPOConfig", steps=390, eval_every=20)  # 8 envs x 32 steps: 100k env steps
 
 
-@register("sb3-dqn", data="CartPole-v1", metric="eval/mean_return", description="Stable-Baselines3 DQN, zoo hyperparameters")
+@register("sb3-dqn", data="CartPole-v1", metric="eval/mean_return",
+          description="Stable-Baselines3 DQN, zoo hyperparameters")
 class SB3DQN(SB3Experiment):
     algo = "dqn"
     Config = _config("SB3DQNConfig", steps=200, eval_every=20)  # 256 env steps each: 51k env steps

@@ -1,7 +1,6 @@
 """REINFORCE: the gradient estimate on a two-armed bandit is the analytic policy gradient; it learns CartPole."""
 import gymnasium as gym
 import numpy as np
-import pytest
 import torch
 
 from agents.reinforce import REINFORCE, discounted_returns
