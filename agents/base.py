@@ -290,7 +290,8 @@ class Agent:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         state = self.state_dict()
-        state.pop("envs", None)
+        state.pop("envs", None)  # like SB3: the weights and counters, not the envs or DQN's replay buffer
+        state.pop("buffer", None)
         torch.save({"agent": self.name, "config": dataclasses.asdict(self.cfg), "seed": self.seed, "env": self.env,
                     "observation_space": self.observation_space, "action_space": self.action_space,
                     "state": state}, path)
