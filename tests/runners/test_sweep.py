@@ -22,11 +22,12 @@ COMMON = ["steps=60", "eval_every=10", "logger.mode=disabled"]
 @pytest.fixture(scope="module")
 def ray_session():
     # Workers inherit the environment of the raylet that ray.init starts: one thread each, no W&B.
-    for k, v in {"OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "RAY_CHDIR_TO_TRIAL_DIR": "0"}.items():
-        os.environ.setdefault(k, v)
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-    yield
-    ray.shutdown()
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in {"OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "RAY_CHDIR_TO_TRIAL_DIR": "0"}.items():
+            mp.setenv(k, os.environ.get(k, v))
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+        yield
+        ray.shutdown()
 
 
 def _sweep_dir(out: Path) -> Path:
