@@ -8,7 +8,6 @@ job of ``target_steps`` minibatches; each job's test accuracy goes into the tabl
 the better of frozen and fine-tuned with the fewest labels, eval/transfer_gain its lead over scratch."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import matplotlib
