@@ -23,9 +23,9 @@ def bernoulli_nats():
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("gen"))
-    cases = {"pixelcnn": ("pixelcnn", ["fid_samples=64"]), "gated-pixelcnn": ("gated-pixelcnn", ["fid_samples=0"]),
-             "row-lstm": ("pixelrnn", ["kind=row-lstm", "fid_samples=0"]),
-             "diagonal-bilstm": ("pixelrnn", ["kind=diagonal-bilstm", "fid_samples=0"]),
+    small = ["fid_samples=0", "sample_images=16"]  # default budgets; fewer samples drawn for scores and media
+    cases = {"pixelcnn": ("pixelcnn", ["fid_samples=64", "sample_images=16"]), "gated-pixelcnn": ("gated-pixelcnn", small),
+             "row-lstm": ("pixelrnn", ["kind=row-lstm", *small]), "diagonal-bilstm": ("pixelrnn", ["kind=diagonal-bilstm", *small]),
              "vae": ("vae", ["fid_samples=0"])}
     return {k: run(name, [*QUIET, f"out={out}", *ov], quiet=True) for k, (name, ov) in cases.items()}
 
