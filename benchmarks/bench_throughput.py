@@ -96,7 +96,7 @@ def through_runner(name: str, overrides: list[str], steps: int, b: dict) -> floa
     stamps = []
     with tempfile.TemporaryDirectory() as tmp:
         run(name, [*BASE, *overrides, f"steps={2 * steps}", f"eval_every={steps}", f"out={tmp}"], quiet=True,
-            on_evaluate=lambda step, metrics: stamps.append(time.perf_counter()))
+            on_evaluate=lambda step, metrics, is_last: stamps.append(time.perf_counter()))
     train_s = max(stamps[1] - stamps[0] - b["eval_s"], 1e-9)
     return steps * b["work_per_step"] / train_s
 

@@ -129,8 +129,8 @@ class _Interrupt:
 class Run:
     """One run of one experiment; ``execute()`` returns the summary dict.
 
-    ``on_evaluate(step, metrics)``, if given, is called after each evaluation (and its checkpoint);
-    returning True stops the run there, as a finished run (a sweep's early stopping uses this).
+    ``on_evaluate(step, metrics, is_last)``, if given, is called after each evaluation (and its
+    checkpoint); returning True stops the run there, as a finished run (a sweep's early stopping).
     """
 
     def __init__(self, name: str, cfg, run_dir: Path, *, resume_payload: dict | None = None, quiet: bool = False,
@@ -140,7 +140,6 @@ class Run:
         self.resume_payload = resume_payload
         self.rank = int(os.environ.get("RANK", "0"))
         self.on_evaluate = on_evaluate
-        self.total = None  # the step budget, known once the experiment is set up
 
     # ---------------------------------------------------------------- helpers
     def _log_row(self, step: int, metrics: dict) -> None:
@@ -207,7 +206,6 @@ class Run:
         total = cfg.steps
         if cfg.epochs is not None:
             total = max(1, math.ceil(cfg.epochs * getattr(self.exp, "steps_per_epoch", 1)))
-        self.total = total
         start, best, prior = 0, None, 0.0
         if self.resume_payload is not None:
             self.exp.load_state_dict(self.resume_payload["state"])
@@ -254,8 +252,8 @@ class Run:
                             self._media(step)
                         if step % ckpt_every == 0 or is_last or is_best:
                             self._save(step, best, elapsed(), is_best=is_best)
-                        if self.on_evaluate is not None and self.on_evaluate(step, last_eval) and not is_last:
-                            stopped_early = True
+                        if self.on_evaluate is not None and self.on_evaluate(step, last_eval, is_last):
+                            stopped_early = not is_last
                     elif cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                         self._save(step, best, elapsed(), is_best=False)
                     if bar is not None:

@@ -185,7 +185,7 @@ def _run_trial(config, run_dir: Path, name, fixed, sweep_dir, metric) -> None:
     payload = None
     summary = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").exists() else {}
     if summary and not summary.get("stopped_early"):  # it finished before the sweep was interrupted
-        tune.report({**loop._scalars(summary), "step": summary["steps"], "total_steps": summary["steps"]})
+        tune.report({**loop._scalars(summary), "step": summary["steps"], "final": True})
         return
     if (run_dir / "checkpoints" / "latest.pt").exists():  # interrupted: continue from the runner's checkpoint
         _, cfg = loop.load_run(run_dir)
@@ -201,11 +201,11 @@ def _run_trial(config, run_dir: Path, name, fixed, sweep_dir, metric) -> None:
 
     stopped = []
 
-    def report(step: int, metrics: dict) -> bool:
+    def report(step: int, metrics: dict, is_last: bool) -> bool:
         if metric not in metrics:
             raise GymlabError(f"{name} reports no {metric!r} at evaluation; it reports: {', '.join(sorted(metrics))}")
         try:
-            tune.report({**metrics, "step": step, "total_steps": run.total})
+            tune.report({**metrics, "step": step, "final": is_last})
         except SystemExit:  # Tune stops this trial (ASHA): end the run here, cleanly, as a finished run
             stopped.append(step)
             return True
@@ -326,9 +326,7 @@ def _status(trial, last: dict) -> str:
         return f"error: {msg[:160]}"
     if trial.status != "TERMINATED":
         return "interrupted" if last else "not started"
-    if last.get("total_steps") and last.get("step", 0) < last["total_steps"]:
-        return f"stopped early at step {last['step']}"
-    return "finished"
+    return "finished" if last.get("final") else f"stopped early at step {last.get('step')}"
 
 
 def _history(run_dir: Path, metric: str, fallback) -> tuple[list, list]:
