@@ -103,8 +103,8 @@ def parse_space(spec, items: list[str]) -> tuple[dict, list[str]]:
             raise GymlabError(f"bad search space item {item!r}: expected {SYNTAX}")
         key, text = item.split("=", 1)
         if key in ("run_dir", "out"):
-            raise GymlabError(f"{key!r} cannot be swept: each trial's run directory is <sweep folder>/trials/<trial id> "
-                              f"(use --out to choose the parent of the sweep folder)")
+            raise GymlabError(f"{key!r} cannot be swept: each trial's run directory is "
+                              f"<sweep folder>/trials/<trial id> (use --out to choose the parent of the sweep folder)")
         m = re.fullmatch(r"(\w+)\((.*)\)", text.strip())
         if m:
             func, args = m.group(1), [a.strip() for a in m.group(2).split(",")]
@@ -122,7 +122,8 @@ def parse_space(spec, items: list[str]) -> tuple[dict, list[str]]:
                                       f"{'integers' if func == 'randint' else 'numbers'} lo,hi")
                 lo, hi = values
                 if not lo < hi or (func == "loguniform" and lo <= 0):
-                    raise GymlabError(f"bad search space {item!r}: need {'0 < ' if func == 'loguniform' else ''}lo < hi")
+                    bound = "0 < lo < hi" if func == "loguniform" else "lo < hi"
+                    raise GymlabError(f"bad search space {item!r}: need {bound}")
             space[key] = (func, values)
         elif "," in text and not text.lstrip().startswith("["):
             values = [_value(v.strip()) for v in text.split(",")]
@@ -291,7 +292,8 @@ def run_sweep(settings: dict, sweep_dir: Path, *, address: str | None = None, re
     owned = connect(address)
     try:
         trainable = _trainable(name=spec.name, fixed=fixed, sweep_dir=str(sweep_dir), metric=metric)
-        trainable = tune.with_resources(trainable, {"cpu": settings["cpus_per_trial"], "gpu": settings["gpus_per_trial"]})
+        resources = {"cpu": settings["cpus_per_trial"], "gpu": settings["gpus_per_trial"]}
+        trainable = tune.with_resources(trainable, resources)
         if resume:
             tuner = tune.Tuner.restore(str(sweep_dir / "tune"), trainable, resume_unfinished=True, resume_errored=False)
         else:
