@@ -343,13 +343,12 @@ class VAEExperiment(_Generative):
 
     @torch.no_grad()
     def bounds(self, x, k: int, batch: int = 250):
-        g_state = torch.random.get_rng_state()
-        torch.manual_seed(self.cfg.seed + 4242)  # the same eps at every evaluation: comparable numbers
         elbo, iwae = [], []
-        for i in range(0, len(x), batch):
-            elbo.append(self.net.elbo(x[i:i + batch])["elbo"])
-            iwae.append(self.net.iwae_bound(x[i:i + batch], k))
-        torch.random.set_rng_state(g_state)
+        with torch.random.fork_rng():  # the same eps at every evaluation (comparable numbers), training RNG untouched
+            torch.manual_seed(self.cfg.seed + 4242)
+            for i in range(0, len(x), batch):
+                elbo.append(self.net.elbo(x[i:i + batch])["elbo"])
+                iwae.append(self.net.iwae_bound(x[i:i + batch], k))
         return torch.cat(elbo).mean().item(), torch.cat(iwae).mean().item()
 
     def evaluate(self):

@@ -63,7 +63,7 @@ def test_trained_gan_fid_is_far_below_an_untrained_generator(tmp_path):
 
 
 @pytest.mark.parametrize("name,extra", [("gated-pixelcnn", ["conditional=true"]), ("gan", ["conditional=true"]),
-                                        ("autoencoder", ["kind=contractive"])])
+                                        ("autoencoder", ["kind=contractive"]), ("vae", [])])
 def test_resumed_run_equals_an_uninterrupted_one(tmp_path, name, extra):
     common = [*QUIET, "eval_every=3", "fid_samples=16", *extra]
     full = run(name, [*common, "steps=6", f"run_dir={tmp_path / 'full'}"], quiet=True)
