@@ -10,10 +10,11 @@
    still in 784 dimensions).
 2. Backbone training throughput: images/s of each backbone trained by the runner (``gymlab run
    NAME``, default recipe on digits) against the same model, data order, augmentation and optimiser
-   in a bare PyTorch loop. The runner's time per step is taken from the start of its first
-   ``train_step`` to the end of its last (a timing wrapper around the experiment's method), so its
-   own per-step work (metric conversion, NaN guard, logging, budget checks) is inside and its
-   one-off costs (set-up, final evaluation, checkpoint, media) are outside; best of ``repeats``.
+   in a bare PyTorch loop. A step's time is the interval between the starts of two successive
+   steps (in the runner: of two ``train_step`` calls, stamped by a wrapper around the experiment's
+   method), so the runner's own per-step work (metric conversion, NaN guard, logging, budget checks)
+   is inside and its one-off costs (set-up, final evaluation, checkpoint, media) are outside. Each
+   side reports the median step of a run (robust to a busy neighbour), the best of ``repeats`` runs.
 
 Both sides get the same number of threads (``--threads``, default 1: the machine this runs on is
 usually shared, and an oversubscribed thread pool measures the neighbours, not the code).
@@ -95,7 +96,7 @@ def knn_rows(quick: bool) -> list[dict]:
 
 # ------------------------------------------------------------------------------------- backbones
 def _bare_loop(name: str, steps: int, seed: int = 0) -> float:
-    """The runner's recipe for `name` on digits in plain PyTorch; returns seconds for `steps` steps."""
+    """The runner's recipe for `name` on digits in plain PyTorch; returns the median seconds per step."""
     import torch.nn.functional as F
 
     from runners import registry
@@ -116,8 +117,9 @@ def _bare_loop(name: str, steps: int, seed: int = 0) -> float:
     sched = optim.make_scheduler(opt, cfg.schedule, cfg.step_size, cfg.gamma)
     spe = math.ceil(len(ytr) / cfg.batch_size)
     model.train()
-    t = time.perf_counter()
+    starts = []
     for step in range(steps):
+        starts.append(time.perf_counter())
         epoch, i = divmod(step, spe)
         perm = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
         idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
@@ -129,11 +131,11 @@ def _bare_loop(name: str, steps: int, seed: int = 0) -> float:
         loss.item()
         if (step + 1) % spe == 0:
             sched.step()
-    return time.perf_counter() - t
+    return float(np.median(np.diff(starts)))
 
 
 def _runner(name: str, steps: int, folder: Path) -> float:
-    """Seconds from the start of the first train_step to the end of the last, inside ``gymlab run``."""
+    """Median seconds between the starts of successive train_step calls inside ``gymlab run``."""
     from runners import registry
     from runners.loop import run
 
@@ -142,11 +144,8 @@ def _runner(name: str, steps: int, folder: Path) -> float:
     stamps = []
 
     def timed(self):
-        if not stamps:
-            stamps.append(time.perf_counter())
-        out = original(self)
-        stamps[1:] = [time.perf_counter()]
-        return out
+        stamps.append(time.perf_counter())
+        return original(self)
 
     cls.train_step = timed
     try:
@@ -154,19 +153,19 @@ def _runner(name: str, steps: int, folder: Path) -> float:
                    "epochs=null", f"eval_every={10 * steps}"], quiet=True)
     finally:
         cls.train_step = original
-    return stamps[1] - stamps[0]
+    return float(np.median(np.diff(stamps)))
 
 
 def backbone_rows(quick: bool) -> list[dict]:
-    n = 30 if quick else 100
+    n = 40 if quick else 120
     repeats = 2 if quick else 3
     rows = []
     for name in ("alexnet", "vgg", "googlenet", "resnet"):
         bare, runner = math.inf, math.inf
         for r in range(repeats):
             with tempfile.TemporaryDirectory() as d:
-                bare = min(bare, _bare_loop(name, n) / n)
-                runner = min(runner, _runner(name, n, Path(d)) / n)
+                bare = min(bare, _bare_loop(name, n))
+                runner = min(runner, _runner(name, n, Path(d)))
         rows.append({"backbone": name, "bare_img_s": 64 / bare, "runner_img_s": 64 / runner,
                      "runner_overhead_pct": 100 * (runner / bare - 1)})
         print(f"  {name}: bare {64 / bare:.0f} img/s, runner {64 / runner:.0f} img/s", flush=True)
