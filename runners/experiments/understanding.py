@@ -192,7 +192,9 @@ class Occlusion(SceneClassifier):
     def media(self):
         n = self.cfg.n_show
         maps = self._maps(n)
-        up = [F.interpolate(m[None, None], size=(32, 32), mode="nearest")[0, 0] for m in maps]
+        c = self.cfg
+        pad = (c.patch - c.stride) // 2  # entry (i, j) drawn at its patch's centre: stride-sized cells, offset
+        up = [F.pad(F.interpolate(m[None, None], scale_factor=c.stride, mode="nearest"), (pad,) * 4)[0, 0] for m in maps]
         return {"occlusion": self._grid([list(self.data.test.images[:n, 0]), up], [str(int(y)) for y in self.yte[:n]])}
 
 
