@@ -124,7 +124,9 @@ class FGSM:
             for r, (img, title) in enumerate([(x[i, 0], f"clean: {p_clean[i].item()}"),
                                               (xa[i, 0] - x[i, 0], "perturbation"),
                                               (xa[i, 0], f"adv: {p_adv[i].item()}")]):
-                axes[r, i].imshow(img.cpu(), cmap="gray" if r != 1 else "RdBu_r")
+                e = self.cfg.epsilon
+                kw = dict(cmap="RdBu_r", vmin=-e, vmax=e) if r == 1 else dict(cmap="gray", vmin=0, vmax=1)
+                axes[r, i].imshow(img.cpu(), **kw)
                 axes[r, i].set_title(title, fontsize=7)
                 axes[r, i].axis("off")
         fig2.tight_layout()
