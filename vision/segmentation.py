@@ -3,8 +3,9 @@
 The encoder is stages of conv-BN-ReLU followed by 2x2 max pooling (the map shrinks, the channels
 grow); the decoder brings the map back to full resolution, one stage per pooling, in one of three ways:
 
-- ``fcn``: learnable upsampling with a transpose convolution (kernel 2, stride 2): every input value
-  scales a 2x2 kernel that is written into the output ("convolution with fractional stride");
+- ``fcn``: learnable upsampling with a transpose convolution (kernel 4, stride 2, padding 1): every
+  input value scales a 4x4 kernel that is added into the output at twice its position, neighbours
+  overlapping ("convolution with fractional stride");
 - ``unpool``: max-unpooling (SegNet): each value goes back to the position in its 2x2 window that
   was the max when pooling ("remember which element was max"), zeros elsewhere; convolutions then
   fill the holes. No upsampling weights;
@@ -70,7 +71,7 @@ class SegNet(nn.Module):
                 self.dec.append(block(cin, out, convs))
                 cin = out
             else:
-                self.up.append(nn.ConvTranspose2d(cin, w, kernel_size=2, stride=2))
+                self.up.append(nn.ConvTranspose2d(cin, w, kernel_size=4, stride=2, padding=1))
                 self.dec.append(block(2 * w if variant == "unet" else w, w, convs))
                 cin = w
         self.classify = nn.Conv2d(cin, num_classes, 1)
