@@ -74,12 +74,20 @@ class A2C(Agent):
     def _predict(self, obs, deterministic):
         return self.policy.act(obs, deterministic)[0]
 
-    def loss(self, ro, adv, ret):
-        """The A2C loss on a rollout (terms masked to real transitions); returns (loss, metrics)."""
-        c, mask = self.cfg, ro.valid.float()
+    def loss(self, ro):
+        """The A2C loss on a rollout (terms masked to real transitions); returns (loss, metrics).
+
+        One batched pass gives log pi(a_t|s_t), the entropies and V(s_t); the advantages use V(s_t)
+        detached (the parameters have not changed since the rollout, so these are its values)."""
+        c, mask = self.cfg, ro.valid.float().reshape(-1)
+        T, N = ro.rewards.shape
         flat = lambda x: x.reshape(-1, *x.shape[2:])  # noqa: E731
         logp, ent, v = self.policy.evaluate_actions(flat(ro.obs), flat(ro.actions))
-        mask, adv, ret = mask.reshape(-1), adv.reshape(-1), ret.reshape(-1)
+        with torch.no_grad():
+            last_value = self.policy.value(self.obs_tensor(self._obs))
+        adv, ret = gae(ro.rewards, v.detach().reshape(T, N), last_value, ro.terminated, ro.dones, c.gamma,
+                       c.gae_lambda)
+        adv, ret = adv.reshape(-1), ret.reshape(-1)
         if c.normalize_advantage:
             m = masked_mean(adv, mask)
             adv = (adv - m) / (masked_mean((adv - m) ** 2, mask).sqrt() + 1e-8)
@@ -93,9 +101,8 @@ class A2C(Agent):
         c, start = self.cfg, self.num_timesteps
         for g in self.optimizer.param_groups:
             g["lr"] = self._lr(c.lr)
-        ro = collect_rollout(self, c.n_steps)
-        adv, ret = gae(ro.rewards, ro.values, ro.last_value, ro.terminated, ro.dones, c.gamma, c.gae_lambda)
-        loss, metrics = self.loss(ro, adv, ret)
+        ro = collect_rollout(self, c.n_steps, critic=False)
+        loss, metrics = self.loss(ro)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if c.max_grad_norm:

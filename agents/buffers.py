@@ -44,31 +44,38 @@ def gae(rewards, values, last_value, terminated, dones, gamma: float, lam: float
 class Rollout:
     obs: torch.Tensor        # (T, N, *obs_shape)
     actions: torch.Tensor    # (T, N, *action_shape)
-    logp: torch.Tensor       # (T, N) log pi_old(a|s)
-    values: torch.Tensor     # (T, N) V_old(s)
+    logp: torch.Tensor       # (T, N) log pi_old(a|s) (None when collected without the critic)
+    values: torch.Tensor     # (T, N) V_old(s) (None when collected without the critic)
     rewards: torch.Tensor    # (T, N)
     terminated: torch.Tensor  # (T, N) bool
     dones: torch.Tensor      # (T, N) bool: terminated or truncated
     valid: torch.Tensor      # (T, N) bool: a real transition (not a sub-env's reset step)
-    last_value: torch.Tensor  # (N,) V(s_T)
+    last_value: torch.Tensor  # (N,) V(s_T) (None when collected without the critic)
 
 
-def collect_rollout(agent, n_steps: int) -> Rollout:
-    """Run ``agent.policy`` (an ActorCritic) for ``n_steps`` steps of every env of ``agent.envs``."""
+def collect_rollout(agent, n_steps: int, critic: bool = True) -> Rollout:
+    """Run ``agent.policy`` (an ActorCritic) for ``n_steps`` steps of every env of ``agent.envs``.
+
+    ``critic=False`` runs the actor alone and leaves ``logp``, ``values`` and ``last_value`` as None
+    (A2C recomputes them in its single update pass, with the same parameters)."""
     obs_l, act_l, logp_l, val_l, rew_l, term_l, done_l, valid_l = ([] for _ in range(8))
     policy = agent.policy
     with torch.no_grad():
         for _ in range(n_steps):
             obs = agent.obs_tensor(agent._obs)
-            a, logp, v = policy.act(obs)
+            if critic:
+                a, logp, v = policy.act(obs)
+                logp_l.append(logp), val_l.append(v)
+            else:
+                a = policy.sample(obs)
             _, r, term, trunc, valid = agent._env_step(a.cpu().numpy())
-            obs_l.append(obs), act_l.append(a), logp_l.append(logp), val_l.append(v)
+            obs_l.append(obs), act_l.append(a)
             rew_l.append(r), term_l.append(term), done_l.append(term | trunc), valid_l.append(valid)
-        last_value = policy.value(agent.obs_tensor(agent._obs))
+        last_value = policy.value(agent.obs_tensor(agent._obs)) if critic else None
     as_t = lambda xs, dt: torch.as_tensor(np.stack(xs), dtype=dt, device=agent.device)  # noqa: E731
-    return Rollout(torch.stack(obs_l), torch.stack(act_l), torch.stack(logp_l), torch.stack(val_l),
-                   as_t(rew_l, torch.float32), as_t(term_l, torch.bool), as_t(done_l, torch.bool),
-                   as_t(valid_l, torch.bool), last_value)
+    return Rollout(torch.stack(obs_l), torch.stack(act_l), torch.stack(logp_l) if critic else None,
+                   torch.stack(val_l) if critic else None, as_t(rew_l, torch.float32), as_t(term_l, torch.bool),
+                   as_t(done_l, torch.bool), as_t(valid_l, torch.bool), last_value)
 
 
 class ReplayBuffer:

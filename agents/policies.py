@@ -213,6 +213,10 @@ class ActorCritic(nn.Module):
         zv = z if self.shared else self.v_trunk(self.v_encoder(obs))
         return a, logp, self.v_head(zv).squeeze(-1)
 
+    def sample(self, obs, deterministic: bool = False):
+        """An action from pi(.|s), running the actor alone."""
+        return self.pi_head.sample(self.pi_trunk(self.pi_encoder(obs)), deterministic)[0]
+
     def evaluate_actions(self, obs, actions):
         """log pi(a|s), entropy H[pi(.|s)], V(s) for a batch of taken actions."""
         z = self.pi_trunk(self.pi_encoder(obs))
