@@ -145,7 +145,7 @@ def main() -> None:
             f"`{' '.join(['python benchmarks/bench_generative.py', *sys.argv[1:]])}`, torch {torch.__version__}, "
             f"{torch.get_num_threads()} CPU thread(s), load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
             f"(throughputs are noisy on a shared machine). NLL: the best validation checkpoint's test NLL; "
-            f"the VAE's is -IWAE_50 (an upper bound). FID: digits-FID of 256 samples (lower is better; "
+            f"the VAE's is -IWAE_50 (an upper bound). FID: digits-FID of 256 samples of the final model (lower is better; "
             f"test vs validation digits score about 5).\n\n")
     text = head + table
     print(text)
