@@ -171,7 +171,8 @@ def backbone_rows(quick: bool) -> list[dict]:
         ratio = float(np.median(np.array(runner) / np.array(bare)))
         rows.append({"backbone": name, "bare_img_s": 64 / min(bare), "runner_img_s": 64 / min(runner),
                      "runner_overhead_pct": 100 * (ratio - 1)})
-        print(f"  {name}: bare {64 / bare:.0f} img/s, runner {64 / runner:.0f} img/s", flush=True)
+        print(f"  {name}: bare {64 / min(bare):.0f} img/s, runner {64 / min(runner):.0f} img/s, "
+              f"overhead {100 * (ratio - 1):+.1f}%", flush=True)
     return rows
 
 
