@@ -200,7 +200,8 @@ class NetExperiment:
             x = augment_batch(x, cfg.crop_pad, cfg.flip, g)
         if self.norm is not None:
             x = self.norm(x)
-        self.model.train()
+        if not self.model.training:  # evaluation switched it to eval mode (a module walk: not every step)
+            self.model.train()
         with self.ctx.autocast():
             loss = F.cross_entropy(self.model(x), y)
         self.opt.zero_grad(set_to_none=True)
