@@ -9,9 +9,10 @@ evaluation (median over the seeds that got there), final evaluation return, trai
 
     .venv/bin/python benchmarks/bench_rl.py            # 5 seeds, the zoo's budgets (a2c 500k, ppo 100k, dqn 50k)
     .venv/bin/python benchmarks/bench_rl.py --quick    # 5 seeds, each run stops once it reaches 475
-    .venv/bin/python benchmarks/bench_rl.py --lunar    # also PPO and DQN on LunarLander-v3 (needs box2d)
+    .venv/bin/python benchmarks/bench_rl.py --lunar    # instead: PPO and DQN on LunarLander-v3 (needs box2d)
 
-Writes benchmarks/results/rl.md (the table), rl.json (every run) and rl.png (return curves).
+Writes benchmarks/results/rl.md (the table), rl.json (every run) and rl.png (return curves);
+``--lunar`` writes rl_lunar.md and rl_lunar.json.
 """
 from __future__ import annotations
 
@@ -149,7 +150,7 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, nargs="*", default=None)
     p.add_argument("--agents", nargs="*", default=None, help="subset of: " + ", ".join(a for a, _ in PAIRS))
     p.add_argument("--eval-every", type=int, default=4096)
-    p.add_argument("--lunar", action="store_true", help="also PPO and DQN on LunarLander-v3 (box2d)")
+    p.add_argument("--lunar", action="store_true", help="PPO and DQN on LunarLander-v3 (box2d) instead of CartPole")
     p.add_argument("--set", nargs="*", default=[], metavar="AGENT.KEY=VALUE", help="override our agents' config")
     p.add_argument("--out", default=str(Path(__file__).parent / "results"))
     p.add_argument("--report", action="store_true", help="rewrite rl.md and rl.png from the runs saved in rl.json")
@@ -164,6 +165,12 @@ def main(argv=None):
         overrides.setdefault(agent, {})[field] = json.loads(value) if value[:1] in "[{0123456789-tf" else value
     args.budgets = {a: BUDGET[a] for a, _ in pairs}
     out = Path(args.out)
+    if args.lunar:
+        out.mkdir(parents=True, exist_ok=True)
+        md = lunar(args, out)
+        (out / "rl_lunar.md").write_text(md)
+        print(md)
+        return
     if args.report:
         runs = json.loads((out / "rl.json").read_text())
         args.seeds = sorted({r["seed"] for r in runs})
@@ -187,8 +194,6 @@ def main(argv=None):
                       f"{r['seconds_to_solve'] and round(r['seconds_to_solve'], 1)}, final {r['final_return']:.1f}, "
                       f"{r['steps_per_s']:.0f} steps/s", flush=True)
     md = table(runs, pairs, args)
-    if args.lunar:
-        md += lunar(args)
     out.mkdir(parents=True, exist_ok=True)
     (out / "rl.md").write_text(md)
     (out / "rl.json").write_text(json.dumps(runs, indent=1))
@@ -196,8 +201,8 @@ def main(argv=None):
     print(md)
 
 
-def lunar(args) -> str:
-    """PPO and DQN on LunarLander-v3, ours (zoo hyperparameters) and SB3's, one seed each."""
+def lunar(args, out: Path) -> str:
+    """PPO and DQN on LunarLander-v3, ours and SB3's with the zoo's hyperparameters, one seed each."""
     try:
         import gymnasium as gym
 
@@ -207,15 +212,22 @@ def lunar(args) -> str:
     ours_hp = {"ppo": dict(n_envs=16, n_steps=1024, batch_size=64, gae_lambda=0.98, gamma=0.999, n_epochs=4,
                            ent_coef=0.01, lr=3e-4, lr_schedule="constant", clip_schedule="constant"),
                "dqn": dict(lr=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts=0, target_update_interval=250,
-                           train_freq=4, gradient_steps=1, exploration_fraction=0.12, exploration_final_eps=0.1)}
+                           train_freq=4, gradient_steps=4, exploration_fraction=0.12, exploration_final_eps=0.1)}
     budgets = {"ppo": 1_000_000, "dqn": 100_000}
-    lines = ["\n## LunarLander-v3 (seed 0, zoo budgets)\n", "| agent | env steps | final return | train steps/s |",
-             "|---|---|---|---|"]
+    lines = ["# LunarLander-v3: gymlab vs Stable-Baselines3, zoo hyperparameters (seed 0, zoo budgets)\n",
+             "Evaluation every 50000 env steps, 10 deterministic episodes, evaluation time excluded.\n",
+             "| agent | env steps | first eval >= 200 at (env steps) | wall s to it | final return | train steps/s |",
+             "|---|---|---|---|---|---|"]
+    runs = []
     for algo in ("ppo", "dqn"):
         for name in (algo, f"sb3-{algo}"):
             r = train(name, "LunarLander-v3", 0, budgets[algo], 50_000, None, {algo: ours_hp[algo]}, threshold=200)
-            lines.append(f"| {name} | {r['env_steps']} | {r['final_return']:.1f} | {r['steps_per_s']:.0f} |")
+            runs.append(r)
+            secs = f"{r['seconds_to_solve']:.0f}" if r["seconds_to_solve"] is not None else "-"
+            lines.append(f"| {name} | {r['env_steps']} | {r['steps_to_solve'] or '-'} | {secs} | "
+                         f"{r['final_return']:.1f} | {r['steps_per_s']:.0f} |")
             print(lines[-1], flush=True)
+            (out / "rl_lunar.json").write_text(json.dumps(runs, indent=1))
     return "\n".join(lines) + "\n"
 
 
