@@ -37,7 +37,7 @@ API::
 from __future__ import annotations
 
 import math
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -108,14 +108,14 @@ class MLP(nn.Module):
 
     def __init__(self, in_features: int, hidden: Sequence[int] = (100,), num_classes: int = 10,
                  activation: str = "relu", init: Union[str, float] = "he", batchnorm: bool = False,
-                 dropout: float = 0.0, maxout_pieces: int = 2):
+                 dropout: float = 0.0, maxout_pieces: int = 2, head_std: Optional[float] = None):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; valid: {', '.join(ACTIVATIONS)}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         init_std(init, 1)  # validate early
-        self.activation, self.init = activation, init
+        self.activation, self.init, self.head_std = activation, init, head_std
         widths = [in_features, *hidden]
         self.layers = nn.ModuleList(
             HiddenLayer(a, b, activation, batchnorm, dropout, maxout_pieces) for a, b in zip(widths[:-1], widths[1:]))
@@ -130,6 +130,8 @@ class MLP(nn.Module):
                 m.bias.zero_()
             elif isinstance(m, nn.BatchNorm1d):
                 m.reset_parameters()
+        if self.head_std is not None:  # small output weights: the initial loss is log C, as the notes expect
+            self.head.weight.normal_(0.0, self.head_std)
 
     @property
     def feature_dim(self) -> int:

@@ -33,7 +33,8 @@ from vision import datasets, optim  # noqa: E402
 from vision.backbones import build as build_backbone  # noqa: E402
 from vision.knn import KNearestNeighbor, cross_validate_k  # noqa: E402
 from vision.mlp import ACTIVATIONS, INITS, MLP  # noqa: E402
-from vision.preprocess import augment_batch, fit_normalization  # noqa: E402
+from vision.preprocess import fit_normalization  # noqa: E402
+from vision.regularizers import augment  # noqa: E402
 
 
 def load_data(name: str, seed: int, root: Optional[str]) -> datasets.Dataset:
@@ -141,6 +142,7 @@ class NetConfig(RunConfig):
     preprocess: str = "channel"  # none | image (mean image, per-pixel std) | channel (per-channel mean, std)
     crop_pad: int = 1  # random crop after zero-padding by this many pixels (0: off; CIFAR: 4)
     flip: bool = False  # random left-right flips (CIFAR: true; not for digits)
+    jitter: float = 0.0  # colour jitter strength: brightness/contrast(/saturation) factors in [1-j, 1+j]
 
 
 class NetExperiment:
@@ -149,7 +151,17 @@ class NetExperiment:
     Config = NetConfig
 
     def build_model(self, cfg, channels: int, size: int, num_classes: int) -> torch.nn.Module:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define build_model")
+
+    def sanity_model(self):
+        """What `sanity=true` checks (runners.sanity): cross-entropy of the model on the training split."""
+        from runners.sanity import SanityModel
+
+        norm = self.norm if self.norm is not None else (lambda x: x)
+        return SanityModel(self.model, lambda m, x, y: F.cross_entropy(m(norm(x)), y), self.xtr, self.ytr,
+                           "softmax", num_classes=self.classes,
+                           optimizer=lambda p, lr: optim.make_optimizer(p, self.cfg.optimizer, lr, 0.0,
+                                                                        self.cfg.momentum))
 
     def setup(self, cfg, ctx):
         _check_choice("optimizer", cfg.optimizer, optim.OPTIMIZERS)
@@ -195,9 +207,9 @@ class NetExperiment:
         cfg = self.cfg
         idx = self._batch_indices()
         x, y = self.xtr[idx], self.ytr[idx]
-        if cfg.crop_pad > 0 or cfg.flip:
+        if cfg.crop_pad > 0 or cfg.flip or cfg.jitter > 0:
             g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step)
-            x = augment_batch(x, cfg.crop_pad, cfg.flip, g)
+            x = augment(x, cfg.crop_pad, cfg.flip, cfg.jitter, g)
         if self.norm is not None:
             x = self.norm(x)
         if not self.model.training:  # evaluation switched it to eval mode (a module walk: not every step)
@@ -306,6 +318,7 @@ class MLPConfig(NetConfig):
     init: str = "he"  # small | xavier | he
     batchnorm: bool = False
     dropout: float = 0.2
+    head_std: Optional[float] = 0.01  # std of the output layer's weights (null: the hidden layers' init)
 
 
 @register("mlp", data="digits", select="eval/val_accuracy",
@@ -317,7 +330,7 @@ class MLPClassifier(NetExperiment):
         _check_choice("activation", cfg.activation, ACTIVATIONS)
         _check_choice("init", cfg.init, INITS)
         return MLP(channels * size * size, [int(h) for h in cfg.hidden], num_classes, cfg.activation, cfg.init,
-                   cfg.batchnorm, cfg.dropout)
+                   cfg.batchnorm, cfg.dropout, head_std=cfg.head_std)
 
 
 # ------------------------------------------------------------------------------------------ backbones
@@ -348,6 +361,31 @@ class AlexNetConfig(NetConfig):
 AlexNetClassifier = _register_backbone(
     "alexnet", "AlexNet-style CNN: five convs, three FC layers, dropout", AlexNetConfig,
     model_kwargs=lambda self, cfg: {"batchnorm": cfg.batchnorm, "dropout": cfg.dropout})
-VGGClassifier = _register_backbone("vgg", "VGG-style CNN: stacks of 3x3 convs with batch norm")
+
+
+@dataclass
+class VGGConfig(NetConfig):
+    pool: str = "max"  # max | fractional (fractional max pooling, same output size)
+
+
+@dataclass
+class ResNetConfig(NetConfig):
+    drop_path: float = 0.0  # stochastic depth: the last block is dropped with this probability (linear decay)
+
+
+def _vgg_kwargs(self, cfg):
+    _check_choice("pool", cfg.pool, ("max", "fractional"))
+    return {"pool": cfg.pool}
+
+
+def _resnet_kwargs(self, cfg):
+    if not 0.0 <= cfg.drop_path < 1.0:
+        raise GymlabError(f"bad value for 'drop_path': {cfg.drop_path}; it must be in [0, 1)")
+    return {"drop_path": cfg.drop_path}
+
+
+VGGClassifier = _register_backbone("vgg", "VGG-style CNN: stacks of 3x3 convs with batch norm", VGGConfig,
+                                   model_kwargs=_vgg_kwargs)
 GoogLeNetClassifier = _register_backbone("googlenet", "GoogLeNet-style CNN: Inception modules with 1x1 reductions")
-ResNetClassifier = _register_backbone("resnet", "ResNet-style CNN: residual blocks, BN after every conv, He init")
+ResNetClassifier = _register_backbone("resnet", "ResNet-style CNN: residual blocks, BN after every conv, He init",
+                                      ResNetConfig, model_kwargs=_resnet_kwargs)

@@ -175,7 +175,15 @@ class _Autoregressive(_Generative):
     conditional = False
 
     def build(self, cfg, channels: int):
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define build")
+
+    def sanity_model(self):
+        """What `sanity=true` checks (runners.sanity): NLL per dimension, log(levels) nats when untrained."""
+        from runners.sanity import SanityModel
+
+        loss = lambda m, x, y: metrics.categorical_nll(m(x, self._y(y)).float(), x, self.levels).mean() / self.dims  # noqa: E731
+        return SanityModel(self.net, loss, self.xtr, self.ytr, math.log(self.levels),
+                           optimizer=lambda p, lr: torch.optim.Adam(p, lr=lr))
 
     def setup(self, cfg, ctx):
         self._setup_data(cfg, ctx)

@@ -83,6 +83,10 @@ class LinearExperiment:
             ax.axis("off")
         return {"templates": fig}
 
+    def sanity_model(self):
+        """What `sanity=true` checks (runners.sanity): the loss of W on the training split."""
+        return self.W, lambda W, x, y: self.loss_fn(W, x, y)[0], self.xtr, self.ytr, self.loss_name
+
     def state_dict(self):
         return {"W": self.W.cpu().clone(), "step": self.step}
 
