@@ -140,14 +140,21 @@ class Run:
         self.resume_payload = resume_payload
         self.rank = int(os.environ.get("RANK", "0"))
         self.on_evaluate = on_evaluate
+        self._rows = None  # metrics.jsonl, open for the run; flushed with every checkpoint
 
     # ---------------------------------------------------------------- helpers
     def _log_row(self, step: int, metrics: dict) -> None:
         if self.rank != 0 or not metrics:
             return
-        with open(self.run_dir / "metrics.jsonl", "a") as f:
-            f.write(json.dumps({"step": step, **metrics}) + "\n")
+        if self._rows is None:
+            self._rows = open(self.run_dir / "metrics.jsonl", "a")
+        self._rows.write(json.dumps({"step": step, **metrics}) + "\n")
         self.logger.log(metrics, step=step)
+
+    def _close_rows(self) -> None:
+        if self._rows is not None:
+            self._rows.close()
+            self._rows = None
 
     def _better(self, value, best) -> bool:
         if value is None or _is_bad(value):
@@ -159,6 +166,8 @@ class Run:
     def _save(self, step: int, best_value, elapsed: float, *, is_best: bool) -> None:
         if self.rank != 0:
             return
+        if self._rows is not None:
+            self._rows.flush()
         payload = {"step": step, "state": self.exp.state_dict(), "rng": ckpt.rng_state(),
                    "best": best_value, "elapsed": elapsed, "experiment": self.name}
         ckpt.save(self.run_dir / "checkpoints" / "latest.pt", payload)
@@ -276,6 +285,7 @@ class Run:
         finally:
             if bar is not None:
                 bar.close()
+            self._close_rows()
         wall = elapsed()
         if status == "interrupted":
             self.logger.finish(exit_code=130)
@@ -305,6 +315,7 @@ class Run:
         if self.rank == 0:
             ckpt.atomic_write_json(self.run_dir / "summary.json", summary)
             self.logger.summary(_scalars(summary))
+        self._close_rows()
         self.logger.finish()
         return summary
 
