@@ -167,13 +167,13 @@ class Agent:
         self._setup_model()
 
     def _setup_model(self) -> None:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define _setup_model() (each agent writes its own)")
 
     def train_iteration(self) -> dict:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define train_iteration() (each agent writes its own)")
 
     def _predict(self, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define _predict() (each agent writes its own)")
 
     def progress(self) -> float:
         """Fraction of the budget (``total_timesteps``) still ahead: 1 at the start, 0 at the end."""

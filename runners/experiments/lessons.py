@@ -172,7 +172,7 @@ class _Race:
         self.step = 0
 
     def build(self, cfg, ctx):
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define build(cfg, ctx): the models it races")
 
     def _batch(self):
         epoch, i = divmod(self.step, self.steps_per_epoch)
