@@ -58,7 +58,7 @@ def compare(names: list[str], items: list[str] = (), *, quiet: bool = False) -> 
         folder = Path(out) / f"compare-{stamp}-{i}"
         i += 1
     folder.mkdir(parents=True)
-    jobs = [(spec.name, seed, [*overrides, f"seed={seed}", f"run_dir={folder / f'{spec.name}-s{seed}'}",
+    jobs = [(spec.name, seed, [*overrides, f"seed={seed}", f"run_dir={folder.resolve() / f'{spec.name}-s{seed}'}",
                                 f"logger.group={folder.name}", "progress=false"])
             for spec in specs for seed in range(seeds)]
     summaries = _execute(jobs, workers, quiet)
@@ -85,11 +85,17 @@ def _execute(jobs, workers, quiet):
             import ray
         except ImportError:
             raise GymlabError("workers > 1 runs seeds on Ray, which is not installed: pip install 'gymlab[ray]'") from None
-        ray.init(num_cpus=workers, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
-        remote = ray.remote(_run_one)
-        refs = {(n, s): remote.remote(n, ov) for n, s, ov in jobs}
-        for key, ref in refs.items():
-            summaries[key] = ray.get(ref)
+        started = not ray.is_initialized()
+        if started:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        try:
+            remote = ray.remote(_run_one)
+            refs = {(n, s): remote.remote(n, ov) for n, s, ov in jobs}  # seeds run side by side on Ray workers
+            for key, ref in refs.items():
+                summaries[key] = ray.get(ref)
+        finally:
+            if started:
+                ray.shutdown()
         return summaries
     for n, s, ov in jobs:
         if not quiet:

@@ -19,3 +19,15 @@ def test_compare_two_experiments_two_seeds_writes_table_and_plot(tmp_path):
     a = json.load(open(os.path.join(folder, "softmax-s0", "summary.json")))["eval/accuracy"]
     assert r["table"][0]["experiment"] == "softmax" and r["table"][0]["seeds"] == 2
     assert isinstance(a, float)
+
+
+def test_compare_runs_seeds_on_ray_workers_with_the_same_numbers(tmp_path):
+    """workers=2: the seeds run in parallel on Ray, and each gives exactly the numbers of a serial run."""
+    common = ["seeds=2", "steps=30", "eval_every=10", "logger.mode=disabled"]
+    par = compare(["softmax"], [*common, "workers=2", f"out={tmp_path / 'par'}"], quiet=True)
+    ser = compare(["softmax"], [*common, f"out={tmp_path / 'ser'}"], quiet=True)
+    for seed in (0, 1):
+        a = json.load(open(os.path.join(par["folder"], f"softmax-s{seed}", "summary.json")))
+        b = json.load(open(os.path.join(ser["folder"], f"softmax-s{seed}", "summary.json")))
+        assert a["eval/accuracy"] == b["eval/accuracy"] and a["steps"] == b["steps"] == 30
+    assert par["table"][0]["eval/accuracy"] == ser["table"][0]["eval/accuracy"]
