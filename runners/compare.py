@@ -147,7 +147,7 @@ def _plot(specs, summaries, path: Path):
         grid = np.unique(np.concatenate([c[0] for c in curves]))
         ys = np.stack([np.interp(grid, s, v) for s, v in curves])
         mean, std = ys.mean(0), ys.std(0)
-        ax.plot(grid, mean, label=f"{spec.name} ({spec.metric})")
+        ax.plot(grid, mean, label=f"{spec.name} ({spec.metric})", marker="o" if len(grid) <= 30 else None)
         ax.fill_between(grid, mean - std, mean + std, alpha=0.25)
         drawn = True
     if not drawn:
