@@ -108,6 +108,16 @@ class _Generative:
 
     Config = GenConfig
 
+    # one model (self.net) and one optimizer (self.opt); the GAN, with two of each, overrides these
+    def state_dict(self):
+        return {"model": self.net.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
+                "history": list(self.history)}
+
+    def load_state_dict(self, state):
+        self.net.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.step, self.history = state["step"], list(state["history"])
+
     def _setup_data(self, cfg, ctx):
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
         try:
@@ -247,15 +257,6 @@ class _Autoregressive(_Generative):
                 "loss_curve": curve(self.history, ["train/nll_nats", "eval/nll_nats", "eval/val_nll_nats"],
                                     f"{type(self).__name__}: nats per image")}
 
-    def state_dict(self):
-        return {"model": self.net.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
-                "history": list(self.history)}
-
-    def load_state_dict(self, state):
-        self.net.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.step, self.history = state["step"], list(state["history"])
-
 
 @dataclass
 class PixelCNNConfig(AutoregressiveConfig):
@@ -390,15 +391,6 @@ class VAEExperiment(_Generative):
                 "loss_curve": curve(self.history, ["train/elbo_nats", "eval/elbo_nats", "eval/iwae_nats"],
                                     "VAE bounds (nats per image)")}
 
-    def state_dict(self):
-        return {"model": self.net.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
-                "history": list(self.history)}
-
-    def load_state_dict(self, state):
-        self.net.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.step, self.history = state["step"], list(state["history"])
-
 
 # ====================================================================== autoencoders
 _AE_LAMBDA = {"undercomplete": 0.0, "denoising": 0.0, "sparse-l1": 0.05, "sparse-kl": 0.5, "contractive": 0.05}
@@ -502,15 +494,6 @@ class AutoencoderExperiment(_Generative):
                 "latent_2d": latent_plot(self.net.encode(self.xte), self.yte, f"{self.cfg.kind} codes (PCA)"),
                 "anomaly_scores": fig,
                 "loss_curve": curve(self.history, ["train/recon_nats", "eval/recon_nats"], "reconstruction nats")}
-
-    def state_dict(self):
-        return {"model": self.net.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
-                "history": list(self.history)}
-
-    def load_state_dict(self, state):
-        self.net.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.step, self.history = state["step"], list(state["history"])
 
 
 # ====================================================================== GAN

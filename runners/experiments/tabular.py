@@ -104,13 +104,21 @@ def is_success(env_name: str, terminated: bool, last_reward: float) -> bool | No
 
 
 def rollout(env, policy: np.ndarray, episodes: int, seed: int, env_name: str) -> dict:
-    """Greedy rollouts of a deterministic policy; episode i reset with seed (seed, i)."""
+    """Rollouts of a deterministic (S,) or stochastic (S, A) policy; episode i reset with seed (seed, i)."""
+    if policy.ndim == 2:  # sample a ~ pi(.|s) by inverting the cumulative distribution of the row
+        rng, cum = np.random.default_rng([seed, 424242]), np.cumsum(policy, axis=1)
+
+        def act(s):
+            return min(int(np.searchsorted(cum[s], rng.random() * cum[s][-1], side="right")), cum.shape[1] - 1)
+    else:
+        def act(s):
+            return int(policy[s])
     returns, successes = np.zeros(episodes), []
     for i in range(episodes):
         obs, _ = env.reset(seed=int(seed) * 1_000_003 + 7919 + i)
         total = 0.0
         while True:
-            obs, r, term, trunc, _ = env.step(int(policy[int(obs)]))
+            obs, r, term, trunc, _ = env.step(act(int(obs)))
             total += r
             if term or trunc:
                 break
@@ -343,7 +351,7 @@ class BellmanSolveExperiment(_Planner):
         out = {"solver/iterations": self.iterations, "solver/seconds": self.seconds,
                "solver/bellman_residual": self.residual, "eval/expected_value": float(self.mdp.initial @ self.V)}
         if self.episodes:
-            out.update(_rollout_stochastic(self.eval_env, self.pi, self.episodes, self.cfg.seed, self.cfg.env))
+            out.update(rollout(self.eval_env, self.pi, self.episodes, self.cfg.seed, self.cfg.env))
         exact = exact_episode_return(self.mdp, self.pi, self.limit)
         if exact is not None:
             out["eval/exact_return"] = exact
@@ -352,30 +360,6 @@ class BellmanSolveExperiment(_Planner):
     def media(self):
         policy = self.pi if self.pi.ndim == 1 else None
         return {"values": draw_values(self.mdp, self.V, policy, f"V of the {self.cfg.policy} policy", self.cfg.env)}
-
-
-def _rollout_stochastic(env, pi: np.ndarray, episodes: int, seed: int, env_name: str) -> dict:
-    rng = np.random.default_rng([seed, 424242])
-    cum = np.cumsum(pi, axis=1)
-    returns, successes = np.zeros(episodes), []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=int(seed) * 1_000_003 + 7919 + i)
-        total = 0.0
-        while True:
-            row = cum[int(obs)]
-            a = min(int(np.searchsorted(row, rng.random() * row[-1], side="right")), len(row) - 1)
-            obs, r, term, trunc, _ = env.step(a)
-            total += r
-            if term or trunc:
-                break
-        returns[i] = total
-        ok = is_success(env_name, term, r)
-        if ok is not None:
-            successes.append(ok)
-    out = {"eval/mean_return": float(returns.mean()), "eval/std_return": float(returns.std())}
-    if successes:
-        out["eval/success_rate"] = float(np.mean(successes))
-    return out
 
 
 # ------------------------------------------------------------------ Q-learning
