@@ -4,7 +4,7 @@ import torch
 from sklearn.neighbors import KNeighborsClassifier
 
 from vision.datasets import load_digits_split
-from vision.knn import KNearestNeighbor, cross_validate_k, majority_vote, pairwise_distances
+from vision.knn import KNearestNeighbor, cross_validate_k, integer_grid, majority_vote, pairwise_distances
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +73,67 @@ def test_errors():
         KNearestNeighbor(1).predict(np.zeros((1, 2)))
     with pytest.raises(ValueError, match="exceeds"):
         KNearestNeighbor(5).fit(np.zeros((2, 2)), [0, 1])
+
+
+# ------------------------------------------------------------------------------ the fast kernels
+def _same_neighbours(fast: KNearestNeighbor, xtr, ytr, xq, k):
+    exact = KNearestNeighbor(k, "l2", kernel="fp32").fit(xtr, ytr)
+    d1, i1 = fast.kneighbors(xq)
+    d2, i2 = exact.kneighbors(xq)
+    np.testing.assert_array_equal(i1.numpy(), i2.numpy())
+    torch.testing.assert_close(d1, d2, rtol=1e-4, atol=1e-3)
+
+
+def test_integer_grid_finds_pixel_grids():
+    rng = np.random.default_rng(0)
+    q = torch.as_tensor(rng.integers(0, 256, (50, 20)), dtype=torch.float32)
+    q[0, 0], q[0, 1] = 0, 255
+    assert integer_grid(q) == (0.0, 1.0, 255)  # raw pixels
+    lo, step, levels = integer_grid(q / 255)  # k/255
+    assert lo == 0 and levels == 255 and step == pytest.approx(1 / 255)
+    d = torch.as_tensor(rng.integers(0, 17, (50, 20)), dtype=torch.float32)
+    d[0, 0], d[0, 1] = 0, 16
+    assert integer_grid(d / 16 - 3) == (-3.0, 1 / 16, 16)  # digits' k/16, shifted
+    assert integer_grid(q * 1.5 + 0.3 * torch.rand_like(q)) is None  # off any grid
+    assert integer_grid(torch.arange(300.0)[:, None]) is None  # 300 levels: not int8
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_int8_kernel_gives_the_float32_neighbours(digits, k):
+    xtr, ytr, xte, _ = digits  # digits are k/16: a 17-level grid
+    fast = KNearestNeighbor(k).fit(xtr, ytr)
+    assert fast.kernel == "int8" and fast.grid[2] == 16
+    _same_neighbours(fast, xtr, ytr, xte, k)
+    rng = np.random.default_rng(1)  # 8-bit pixels, as in MNIST and CIFAR
+    xtr8, xq8 = rng.integers(0, 256, (500, 100)).astype(np.float32), rng.integers(0, 256, (40, 100)).astype(np.float32)
+    fast = KNearestNeighbor(k, memory_mb=0.05).fit(xtr8, ytr[:500])
+    assert fast.kernel == "int8" and fast._chunk_rows() < 40
+    _same_neighbours(fast, xtr8, ytr[:500], xq8, k)
+    # queries off the grid go through the float32 formula, with the same answer
+    _same_neighbours(fast, xtr8, ytr[:500], xq8 + 0.5, k)
+
+
+@pytest.mark.parametrize("candidates", [8, 64])
+def test_bf16_screening_gives_the_float32_neighbours(candidates):
+    """Filter in bfloat16, refine in float32: the float32 answer, including queries whose error window
+    holds more points than the candidate list (few candidates: recomputed in float32 entirely)."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 1, (5, 64))
+    y = rng.integers(0, 5, 2000)
+    x = (centres[y] + rng.normal(0, 1.0, (2000, 64))).astype(np.float32)
+    xq = (centres[y[:100]] + rng.normal(0, 1.0, (100, 64))).astype(np.float32)
+    fast = KNearestNeighbor(5, kernel="bf16", candidates=candidates).fit(x, y)
+    _same_neighbours(fast, x, y, xq, 5)
+    assert (fast.full_rows > 0) == (candidates == 8)
+    np.testing.assert_array_equal(fast.predict(xq), KNeighborsClassifier(5, algorithm="brute").fit(x, y).predict(xq))
+
+
+def test_kernel_choice_and_errors(digits):
+    xtr, ytr, _, _ = digits
+    rng = np.random.default_rng(0)
+    assert KNearestNeighbor(1, "l1").fit(xtr, ytr).kernel == "fp32"
+    assert KNearestNeighbor(1).fit(rng.normal(size=(50, 4)), np.arange(50)).kernel == "fp32"  # small: plain float32
+    with pytest.raises(ValueError, match="valid: auto, int8, bf16, fp32"):
+        KNearestNeighbor(1, kernel="fp16")
+    with pytest.raises(ValueError, match="grid of at most 256"):
+        KNearestNeighbor(1, kernel="int8").fit(rng.normal(size=(50, 4)), np.arange(50))
