@@ -214,7 +214,7 @@ def lunar(args, out: Path) -> str:
     except Exception as e:  # noqa: BLE001 - box2d missing
         return f"\nLunarLander-v3 skipped: {e}\n"
     ours_hp = {"ppo": dict(n_envs=16, n_steps=1024, batch_size=64, gae_lambda=0.98, gamma=0.999, n_epochs=4,
-                           ent_coef=0.01, lr=3e-4, lr_schedule="constant", clip_schedule="constant"),
+                           ent_coef=0.01, lr=3e-4, lr_schedule="constant", clip_range=0.2, clip_schedule="constant"),
                "dqn": dict(lr=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts=0, target_update_interval=250,
                            train_freq=4, gradient_steps=4, exploration_fraction=0.12, exploration_final_eps=0.1)}
     budgets = {"ppo": 1_000_000, "dqn": 100_000}
