@@ -7,7 +7,7 @@ episodes, seeds 10000..10009); evaluation time is excluded from the wall time. R
 seeds that reached an evaluation return >= 475, env steps and wall seconds to the first such
 evaluation (median over the seeds that got there), final evaluation return, training steps per second.
 Ours run with their own defaults (``agents.actor_critic.A2CConfig``, ``agents.ppo.PPOConfig``: chosen by a
-random search on seeds 100-105 and checked on seeds 200-215, never on the benchmark's seeds 0-4); SB3
+random search on seeds 100-109 and checked on seeds 200-219, never on the benchmark's seeds 0-19); SB3
 with the zoo's. ``--set actor-critic.n_envs=8 ...`` overrides ours. Evaluations come every 1024 env steps
 (``--eval-every``): a coarser grid rounds every run up to its next multiple and hides differences.
 
@@ -106,7 +106,8 @@ def table(runs: list[dict], pairs, args) -> str:
                          f"{s['final_return']:.1f} ± {s['final_std']:.1f} | {s['steps_per_s']:.0f} |")
         if sb3:
             ratios.append(f"- {ours} / {sb3}: wall time to 475 x{paired(runs, ours, sb3, 'seconds_to_solve'):.2f}, "
-                          f"env steps to 475 x{paired(runs, ours, sb3, 'steps_to_solve'):.2f}, "
+                          f"env steps to 475 x{paired(runs, ours, sb3, 'steps_to_solve'):.2f}"
+                          f"{signed_rank(runs, ours, sb3, 'steps_to_solve')}, "
                           f"training throughput x{paired(runs, ours, sb3, 'steps_per_s'):.2f}")
     mode = "quick: each run stops at its first evaluation >= 475" if args.quick else "full budgets"
     head = (f"# CartPole-v1: gymlab agents vs Stable-Baselines3 (rl-baselines3-zoo hyperparameters)\n\n"
@@ -125,6 +126,17 @@ def paired(runs: list[dict], ours: str, sb3: str, key: str) -> float:
     by = {(r["agent"], r["seed"]): r[key] for r in runs}
     xs = [by[(ours, s)] / by[(sb3, s)] for (a, s) in by if a == ours and by.get((sb3, s)) and by[(ours, s)] is not None]
     return float(np.median(xs)) if xs else float("nan")
+
+
+def signed_rank(runs: list[dict], ours: str, sb3: str, key: str) -> str:
+    """' (Wilcoxon signed-rank p = ...)' on the same-seed pairs, when there are enough for a test (>= 6)."""
+    from scipy.stats import wilcoxon
+
+    by = {(r["agent"], r["seed"]): r[key] for r in runs}
+    pairs = [(by[(ours, s)], by[(sb3, s)]) for (a, s) in by if a == ours and by.get((sb3, s)) and by[(ours, s)]]
+    if len(pairs) < 6:
+        return ""
+    return f" (Wilcoxon signed-rank p = {wilcoxon([a for a, _ in pairs], [b for _, b in pairs]).pvalue:.2f}, {len(pairs)} seeds)"
 
 
 def plot(runs: list[dict], path: Path) -> None:

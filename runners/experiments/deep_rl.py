@@ -190,7 +190,7 @@ class ReinforceExperiment(RLExperiment):
           description="A2C: vector envs, n-step returns / GAE, entropy bonus")
 class ActorCriticExperiment(RLExperiment):
     agent_cls = A2C
-    Config = run_config(A2C.Config, "ActorCriticRunConfig", steps=200, eval_every=10)  # 512 env steps each
+    Config = run_config(A2C.Config, "ActorCriticRunConfig", steps=800, eval_every=40)  # 128 env steps each
 
 
 @register("dqn", data="CartPole-v1", metric="eval/mean_return",

@@ -78,7 +78,7 @@ def test_truncation_bootstraps_from_the_final_observation():
 
 
 def test_a2c_learns_cartpole():
-    agent = A2C("CartPole-v1", seed=0)  # gymlab's defaults: 16 envs x 32 steps
+    agent = A2C("CartPole-v1", seed=0)  # gymlab's defaults: 8 envs x 16 steps
     agent.learn(20_000)
     score = agent.evaluate(n_episodes=10)["mean_return"]
     assert score >= 150, score  # random: about 22
