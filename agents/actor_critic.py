@@ -9,12 +9,12 @@ A_t = sum_{t'=t}^{t+n-1} gamma^(t'-t) r_t' + gamma^n V(s_{t+n}) - V(s_t)), and t
         - ent_coef mean_t H[pi_theta(.|s_t)]            entropy bonus (exploration)
 
 The actor and the critic share their encoder and hidden layers (``shared=True``) or are two
-networks (the default, as in SB3). The update is SB3's A2C line by line; the defaults are gymlab's:
-8 envs x 16 steps, GAE(0.95) with gamma 0.995, advantages normalised per rollout, RMSprop with
-learning rate 3.5e-3, value loss weight 1. A random search (benchmarks/tune_rl.py) on CartPole-v1 (seeds 100-109, checked on
-seeds 200-219, never on the benchmark's) found them: they reach 475 in 0.55x (median of same-seed
-ratios) the env steps of SB3's A2C with the zoo's setting, which is ``n_envs=8 n_steps=5 lr=7e-4
-gamma=0.99 gae_lambda=1 normalize_advantage=false vf_coef=0.5``.
+networks (the default, as in SB3). The update is SB3's A2C line by line; the defaults are gymlab's: 8
+envs x 16 steps, GAE(0.95) with gamma 0.995, advantages normalised per rollout, RMSprop with learning
+rate 3.5e-3, value loss weight 1. A random search (benchmarks/tune_rl.py) on CartPole-v1 (seeds 100-109,
+checked on seeds 200-219, never on the benchmark's) found them: they reach 475 in 0.55x (median of
+same-seed ratios) the env steps of SB3's A2C with the zoo's setting, which is ``n_envs=8 n_steps=5
+lr=7e-4 gamma=0.99 gae_lambda=1 normalize_advantage=false vf_coef=0.5``.
 """
 from dataclasses import dataclass, field
 from typing import List

@@ -7,13 +7,13 @@ GAE advantages A_t, then runs ``n_epochs`` passes of minibatch gradient steps on
     L_clip     = - mean_t min( r_t A_t, clip(r_t, 1 - eps, 1 + eps) A_t )
     L          = L_clip + vf_coef mean_t (R_t - V(s_t))^2 - ent_coef mean_t H[pi_theta(.|s_t)]
 
-with advantages normalised per minibatch. The clip keeps the new policy near the one that
-collected the data, so the same rollout can be reused for several epochs. Defaults: gymlab's, from a
-random search (benchmarks/tune_rl.py) on CartPole-v1 (seeds 100-105, checked on seeds 200-215): 8 envs x 64 steps, 8 epochs of
-minibatches of 128, gamma 0.98, lambda 0.9, learning rate and clip range decayed linearly from 3e-3
-and 0.3. They reach 475 in 0.75x the env steps of SB3's PPO with the rl-baselines3-zoo setting, with
-32 gradient steps per 512 env steps against the zoo's 40. The zoo's setting is ``n_steps=32 n_epochs=20
-batch_size=256 lr=1e-3 gae_lambda=0.8 clip_range=0.2``.
+with advantages normalised per minibatch. The clip keeps the new policy near the one that collected the
+data, so the same rollout can be reused for several epochs. Defaults: gymlab's, from a random search
+(benchmarks/tune_rl.py) on CartPole-v1 (seeds 100-105, checked on seeds 200-215): 8 envs x 64 steps, 8
+epochs of minibatches of 128, gamma 0.98, lambda 0.9, learning rate and clip range decayed linearly from
+3e-3 and 0.3. They reach 475 in 0.75x the env steps of SB3's PPO with the rl-baselines3-zoo setting,
+with 32 gradient steps per 512 env steps against the zoo's 40. The zoo's setting is ``n_steps=32
+n_epochs=20 batch_size=256 lr=1e-3 gae_lambda=0.8 clip_range=0.2``.
 """
 from dataclasses import dataclass, field
 from typing import List, Optional

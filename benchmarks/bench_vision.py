@@ -5,11 +5,11 @@
    L2 distance, float32 inputs, at equal accuracy (the predictions are compared). On digits
    (train + val memorised, test queried) and on a synthetic MNIST-sized problem: 60,000 x 784
    training points from 10 Gaussian classes. Fit is outside the timings (our fit is a copy;
-   scikit-learn's tree fit builds the tree). Ours picks its kernel at fit (``vision.knn``: int8 for images
-   on a pixel grid, bf16 filter + float32 refinement for large float problems; both return the float32
-   neighbours); the table names it. A third problem has 8-bit MNIST-like pixels. Best of ``repeats`` runs (the tree search on the
-   784-dimensional problem runs once: it takes minutes; kd_tree is left out there, as it is slower
-   still in 784 dimensions).
+   scikit-learn's tree fit builds the tree). Ours picks its kernel at fit (``vision.knn``: int8 for
+   images on a pixel grid, bf16 filter + float32 refinement for large float problems; both return
+   the float32 neighbours); the table names it. A third problem has 8-bit MNIST-like pixels. Best of
+   ``repeats`` runs (the tree search on the 784-dimensional problem runs once: it takes minutes;
+   kd_tree is left out there, as it is slower still in 784 dimensions).
 2. Backbone training throughput: images/s of each backbone trained by the runner (``gymlab run
    NAME``, default recipe on digits) against the same model, data order, augmentation and optimiser
    in a bare PyTorch loop. A step's time is the interval between the starts of two successive

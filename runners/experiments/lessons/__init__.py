@@ -1,4 +1,5 @@
-"""The notes' training lessons as experiments on digits (one module a lesson; ``race`` holds the shared parts), each showing its claim in numbers and plots.
+"""The notes' training lessons as experiments on digits, each showing its claim in numbers and plots
+(one module a lesson; ``race`` holds the shared parts).
 
     init-activations   a 10-layer tanh net: init too small (activations and gradients collapse to
                        zero), too big (tanh saturates), Xavier/He (a healthy spread); histograms per layer
