@@ -75,9 +75,6 @@ class A2C(Agent):
                                   shared=c.shared, log_std_init=c.log_std_init).to(self.device)
         self.optimizer = make_optimizer(c.optimizer, self.policy.parameters(), c.lr)
 
-    def _predict(self, obs, deterministic):
-        return self.policy.act(obs, deterministic)[0]
-
     def loss(self, ro):
         """The A2C loss on a rollout (terms masked to real transitions); returns (loss, metrics).
 

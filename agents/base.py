@@ -16,7 +16,8 @@ counts real environment steps (``num_timesteps``) and records finished episodes
 (``episodes``: (env steps, return, length)).
 
 Subclasses set ``name`` and ``Config`` and implement ``_setup_model()``, ``train_iteration()`` (one
-unit of collection and update, returning scalar metrics) and ``_predict(obs, deterministic)``.
+unit of collection and update, returning scalar metrics); ``_predict(obs, deterministic)`` defaults to the
+actions of ``self.policy``.
 """
 from __future__ import annotations
 
@@ -173,7 +174,8 @@ class Agent:
         raise TypeError(f"{type(self).__name__} must define train_iteration() (each agent writes its own)")
 
     def _predict(self, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:
-        raise TypeError(f"{type(self).__name__} must define _predict() (each agent writes its own)")
+        """Actions of the policy network ``self.policy`` (an ActorCritic); DQN overrides it (argmax Q)."""
+        return self.policy.act(obs, deterministic)[0]
 
     def progress(self) -> float:
         """Fraction of the budget (``total_timesteps``) still ahead: 1 at the start, 0 at the end."""

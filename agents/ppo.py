@@ -66,9 +66,6 @@ class PPO(Agent):
                                   shared=c.shared, log_std_init=c.log_std_init).to(self.device)
         self.optimizer = make_optimizer(c.optimizer, self.policy.parameters(), c.lr)
 
-    def _predict(self, obs, deterministic):
-        return self.policy.act(obs, deterministic)[0]
-
     def train_iteration(self) -> dict:
         c, start = self.cfg, self.num_timesteps
         for g in self.optimizer.param_groups:

@@ -85,9 +85,6 @@ class REINFORCE(Agent):
                            "lr": c.baseline_lr})
         self.optimizer = make_optimizer(c.optimizer, groups, c.lr)
 
-    def _predict(self, obs, deterministic):
-        return self.policy.act(obs, deterministic)[0]
-
     def collect_episodes(self) -> Episodes:
         """Reset every env and run until each has finished one episode; later steps are masked out."""
         if self.iterations > 0 or self._autoreset.any() or self._ep_length.any():

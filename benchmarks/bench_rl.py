@@ -53,7 +53,10 @@ def make_agent(name: str, env: str, seed: int, overrides: dict):
 
 
 def train(name: str, env: str, seed: int, budget: int, eval_every: int, stop_at: float | None, overrides: dict,
-          threshold: float = SOLVED) -> dict:
+          threshold: float = SOLVED, evaluator=None) -> dict:
+    """Train one agent, evaluating it after every update that crosses a multiple of ``eval_every`` env steps
+    (``evaluator(agent) -> mean return``; default: 10 deterministic episodes on ``env``, seeds 10000..)."""
+    evaluator = evaluator or (lambda a: evaluate(a, env, n_episodes=10, seed=10_000)["mean_return"])
     torch.manual_seed(seed)
     agent = make_agent(name, env, seed, overrides)
     clock = {"train": 0.0, "last": time.perf_counter(), "next": eval_every}
@@ -66,7 +69,7 @@ def train(name: str, env: str, seed: int, budget: int, eval_every: int, stop_at:
         stop = False
         if a.num_timesteps >= clock["next"] or a.num_timesteps >= budget:
             clock["next"] = (a.num_timesteps // eval_every + 1) * eval_every
-            r = evaluate(a, env, n_episodes=10, seed=10_000)["mean_return"]
+            r = evaluator(a)
             curve.append((a.num_timesteps, r))
             if first is None and r >= threshold:
                 first = (a.num_timesteps, clock["train"])
@@ -76,7 +79,7 @@ def train(name: str, env: str, seed: int, budget: int, eval_every: int, stop_at:
 
     agent.learn(budget, callback=callback)
     if not curve or curve[-1][0] != agent.num_timesteps:  # SB3 may end between two reports
-        curve.append((agent.num_timesteps, evaluate(agent, env, n_episodes=10, seed=10_000)["mean_return"]))
+        curve.append((agent.num_timesteps, evaluator(agent)))
     return {"agent": name, "env": env, "seed": seed, "steps_to_solve": first[0] if first else None,
             "seconds_to_solve": first[1] if first else None, "final_return": curve[-1][1],
             "env_steps": agent.num_timesteps, "train_seconds": clock["train"],
@@ -115,16 +118,21 @@ def table(runs: list[dict], pairs, args) -> str:
             f"{args.eval_every} env steps on a separate env (10 deterministic episodes), evaluation time excluded; "
             f"torch {torch.__version__} on {torch.get_num_threads()} CPU thread(s); budgets (env steps): "
             + ", ".join(f"{k} {v}" for k, v in args.budgets.items()) + ". Wall times were measured on a "
-            f"shared machine: compare ratios within one run, not across runs.\n\n")
+            "shared machine: compare ratios within one run, not across runs.\n\n")
     return head + "\n".join(lines) + ("\n\nRatios ours / SB3 (median over seeds of the same-seed ratio; the two runs of a "
                                        "seed ran back to back, so load changes on the machine largely cancel):\n\n") \
         + "\n".join(ratios) + "\n"
 
 
+def pairs(runs: list[dict], ours: str, sb3: str, key: str) -> list[tuple[float, float]]:
+    """(ours[key], sb3[key]) for each seed where both have a value."""
+    by = {(r["agent"], r["seed"]): r[key] for r in runs}
+    return [(by[(ours, s)], by[(sb3, s)]) for (a, s) in by if a == ours and by.get((sb3, s)) and by[(ours, s)] is not None]
+
+
 def paired(runs: list[dict], ours: str, sb3: str, key: str) -> float:
     """Median over seeds of ours[key] / sb3[key], over the seeds where both have a value."""
-    by = {(r["agent"], r["seed"]): r[key] for r in runs}
-    xs = [by[(ours, s)] / by[(sb3, s)] for (a, s) in by if a == ours and by.get((sb3, s)) and by[(ours, s)] is not None]
+    xs = [a / b for a, b in pairs(runs, ours, sb3, key)]
     return float(np.median(xs)) if xs else float("nan")
 
 
@@ -132,11 +140,10 @@ def signed_rank(runs: list[dict], ours: str, sb3: str, key: str) -> str:
     """' (Wilcoxon signed-rank p = ...)' on the same-seed pairs, when there are enough for a test (>= 6)."""
     from scipy.stats import wilcoxon
 
-    by = {(r["agent"], r["seed"]): r[key] for r in runs}
-    pairs = [(by[(ours, s)], by[(sb3, s)]) for (a, s) in by if a == ours and by.get((sb3, s)) and by[(ours, s)]]
-    if len(pairs) < 6:
+    both = pairs(runs, ours, sb3, key)
+    if len(both) < 6:
         return ""
-    return f" (Wilcoxon signed-rank p = {wilcoxon([a for a, _ in pairs], [b for _, b in pairs]).pvalue:.2f}, {len(pairs)} seeds)"
+    return f" (Wilcoxon signed-rank p = {wilcoxon(*zip(*both)).pvalue:.2f}, {len(both)} seeds)"
 
 
 def plot(runs: list[dict], path: Path) -> None:

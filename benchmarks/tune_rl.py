@@ -18,21 +18,19 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from agents.actor_critic import A2C  # noqa: E402
-from agents.ppo import PPO  # noqa: E402
-from agents.sb3 import SB3Agent  # noqa: E402
+from bench_rl import SOLVED, train  # noqa: E402
 
-AGENTS = {"a2c": A2C, "ppo": PPO}
+AGENTS = {"a2c": "actor-critic", "ppo": "ppo"}  # our agent's name in bench_rl; the peer is sb3-<algo>
 CAP = 100_000
 
 
@@ -65,24 +63,10 @@ def vector_eval(agent, n: int = 10, seed: int = 10_000) -> float:
     return float(total.mean())
 
 
-def steps_to_solve(make, seed: int, every: int = 1024) -> tuple[int, float]:
-    """(env steps, training seconds) to the first evaluation >= 475; (2 * CAP, inf) if never."""
-    torch.manual_seed(seed)
-    agent = make(seed)
-    clock = {"next": every, "train": 0.0, "last": time.perf_counter(), "hit": None}
-
-    def callback(a, _metrics):
-        clock["train"] += time.perf_counter() - clock["last"]
-        if a.num_timesteps >= clock["next"]:
-            clock["next"] = (a.num_timesteps // every + 1) * every
-            if vector_eval(a) >= 475:
-                clock["hit"] = (a.num_timesteps, clock["train"])
-                return False
-        clock["last"] = time.perf_counter()
-        return True
-
-    agent.learn(CAP, callback=callback)
-    return clock["hit"] or (2 * CAP, float("inf"))
+def steps_to_solve(agent: str, seed: int, hp: dict) -> int:
+    """Env steps to the first evaluation >= 475 (bench_rl's loop, evaluated by ``vector_eval``); 2 * CAP if never."""
+    run = train(agent, "CartPole-v1", seed, CAP, 1024, SOLVED, {agent: hp}, evaluator=vector_eval)
+    return run["steps_to_solve"] or 2 * CAP
 
 
 def seeds_arg(text: str) -> list[int]:
@@ -101,7 +85,7 @@ def main(argv=None):
     p.add_argument("--out", default=None, help="append one JSON line per configuration (search) or run (check)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    cls = AGENTS[args.algo]
+    ours = AGENTS[args.algo]
 
     def emit(record):
         print(json.dumps(record), flush=True)
@@ -113,22 +97,22 @@ def main(argv=None):
         rng = np.random.default_rng(args.search_seed)
         for _ in range(args.configs):
             hp = space(args.algo, rng)
-            steps = [steps_to_solve(lambda s: cls("CartPole-v1", seed=s, **hp), s)[0] for s in args.seeds]
+            steps = [steps_to_solve(ours, s, hp) for s in args.seeds]
             emit({"hp": hp, "steps": steps, "gmean": float(np.exp(np.mean(np.log(steps)))),
                   "median": float(np.median(steps))})
         return
     from scipy.stats import wilcoxon
 
     hp = {k: json.loads(v) if v[:1] in "[{0123456789-tf." else v for k, v in (s.split("=", 1) for s in args.set)}
-    ours, peer = [], []
+    mine, peer = [], []
     for s in args.seeds:
-        ours.append(steps_to_solve(lambda seed: cls("CartPole-v1", seed=seed, **hp), s)[0])
-        peer.append(steps_to_solve(lambda seed: SB3Agent(args.algo, "CartPole-v1", seed=seed), s)[0])
-        emit({"seed": s, "ours": ours[-1], "sb3": peer[-1]})
-    ratio = np.median(np.array(ours) / np.array(peer))
-    pval = wilcoxon(ours, peer).pvalue if len(ours) >= 6 else float("nan")
-    print(f"{args.algo} {hp or '(defaults)'}: median env steps {np.median(ours):.0f} vs SB3 {np.median(peer):.0f}; "
-          f"median same-seed ratio x{ratio:.2f}; Wilcoxon p = {pval:.3f} over {len(ours)} seeds")
+        mine.append(steps_to_solve(ours, s, hp))
+        peer.append(steps_to_solve(f"sb3-{args.algo}", s, {}))
+        emit({"seed": s, "ours": mine[-1], "sb3": peer[-1]})
+    ratio = np.median(np.array(mine) / np.array(peer))
+    pval = wilcoxon(mine, peer).pvalue if len(mine) >= 6 else float("nan")
+    print(f"{args.algo} {hp or '(defaults)'}: median env steps {np.median(mine):.0f} vs SB3 {np.median(peer):.0f}; "
+          f"median same-seed ratio x{ratio:.2f}; Wilcoxon p = {pval:.3f} over {len(mine)} seeds")
 
 
 if __name__ == "__main__":

@@ -177,6 +177,7 @@ class KNearestNeighbor:
             if Xq8 is None:
                 kernel = "fp32"  # queries off the training data's grid: the float32 formula
         dists, idxs = [], []
+        self.full_rows = 0  # bf16: queries recomputed in float32 (too many near-ties for the candidates)
         rows = min(self._chunk_rows(), len(Xq))
         # the blocks are reused from chunk to chunk: allocating (and first touching) them anew costs as
         # much as the low-precision multiplies
@@ -230,8 +231,8 @@ class KNearestNeighbor:
         val, j = torch.topk(exact, k, dim=1, largest=False, sorted=True)
         idx = cidx.gather(1, j)
         miss = ~covered
-        self.full_rows = int(miss.sum())  # queries with too many near-ties for the candidate list:
-        if self.full_rows:                # float32 over all the training points
+        if bool(miss.any()):  # too many near-ties for the candidate list: float32 over all the training points
+            self.full_rows += int(miss.sum())
             d = torch.addmm(self.train_sq_norms, A[miss], self.X_train.T, beta=1.0, alpha=-2.0)
             val[miss], idx[miss] = torch.topk(d, k, dim=1, largest=False, sorted=True)
         return val, idx

@@ -14,8 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
+from runners.experiments._scenes import SceneConfig, check_scenes  # noqa: E402
 from runners.experiments.detection import batch_indices, fast_forward  # noqa: E402
 from runners.registry import register  # noqa: E402
 from vision.backbones import build  # noqa: E402
@@ -24,15 +23,9 @@ from vision.scenes import load_scenes  # noqa: E402
 
 
 @dataclass
-class CaptioningConfig(RunConfig):
+class CaptioningConfig(SceneConfig):
     steps: int = 800
     eval_every: int = 400
-    batch_size: int = 32
-    lr: float = 3e-3
-    data: str = "scenes"
-    n_train: int = 2000  # the last n_val are held out for validation
-    n_val: int = 200
-    n_test: int = 500
     min_digits: int = 2
     max_digits: int = 2
     width: int = 16  # vgg encoder widths width, 2 width, 4 width: a 4x4 grid of 4 width features
@@ -49,10 +42,7 @@ class Captioning:
     Config = CaptioningConfig
 
     def setup(self, cfg: CaptioningConfig, ctx):
-        if cfg.data != "scenes":
-            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: scenes")
-        if not 0 < cfg.n_val < cfg.n_train:
-            raise GymlabError(f"bad value for 'n_val': {cfg.n_val}; it must be between 1 and n_train - 1")
+        check_scenes(cfg)
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
         self.data = load_scenes(cfg.seed, cfg.n_train, cfg.n_test, min_digits=cfg.min_digits, max_digits=cfg.max_digits)
         self.vocab = Vocab()

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
-from runners.config import RunConfig
 from runners.errors import GymlabError
+from runners.experiments._scenes import SceneConfig, check_scenes
 from runners.registry import register
 from vision.boxes import mean_average_precision
 from vision.backbones import BACKBONES, build
@@ -35,16 +35,10 @@ def fast_forward(sched, steps: int, total: int) -> None:
 
 
 @dataclass
-class DetectorConfig(RunConfig):
+class DetectorConfig(SceneConfig):
     steps: int = 500
     eval_every: int = 250
-    batch_size: int = 32
-    lr: float = 3e-3
     weight_decay: float = 1e-4
-    data: str = "scenes"
-    n_train: int = 2000  # training scenes (the last n_val of them are held out for validation)
-    n_val: int = 200
-    n_test: int = 500
     image_size: int = 32
     max_digits: int = 3
     backbone: str = "vgg"  # any of vision.backbones; its feature map is the grid (vgg: 4x4 on 32x32)
@@ -62,12 +56,9 @@ class Detector:
     Config = DetectorConfig
 
     def setup(self, cfg: DetectorConfig, ctx):
-        if cfg.data != "scenes":
-            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: scenes")
+        check_scenes(cfg)
         if cfg.image_size % 8:
             raise GymlabError(f"bad value for 'image_size': {cfg.image_size}; it must be a multiple of 8")
-        if not 0 < cfg.n_val < cfg.n_train:
-            raise GymlabError(f"bad value for 'n_val': {cfg.n_val}; it must be between 1 and n_train - 1")
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
         self.data = load_scenes(cfg.seed, cfg.n_train, cfg.n_test, size=cfg.image_size, max_digits=cfg.max_digits,
                                 min_px=round(cfg.image_size * 10 / 32), max_px=round(cfg.image_size / 2))

@@ -17,8 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
 from runners.errors import GymlabError  # noqa: E402
+from runners.experiments._scenes import SceneConfig, check_scenes  # noqa: E402
 from runners.experiments.detection import batch_indices, fast_forward  # noqa: E402
 from runners.registry import register  # noqa: E402
 from vision.scenes import load_scenes  # noqa: E402
@@ -26,17 +26,11 @@ from vision.segmentation import VARIANTS, SegNet, confusion_matrix, iou_per_clas
 
 
 @dataclass
-class SegmenterConfig(RunConfig):
+class SegmenterConfig(SceneConfig):
     steps: int = 600
     eval_every: int = 300
-    batch_size: int = 32
-    lr: float = 3e-3
     weight_decay: float = 1e-4
-    data: str = "scenes"
     variant: str = "unet"  # fcn | unpool | unet
-    n_train: int = 2000  # the last n_val are held out for validation
-    n_val: int = 200
-    n_test: int = 500
     width: int = 16  # encoder widths width, 2 width, 4 width (three poolings)
     convs: int = 1  # conv-BN-ReLU layers per stage
 
@@ -47,12 +41,9 @@ class Segmenter:
     Config = SegmenterConfig
 
     def setup(self, cfg: SegmenterConfig, ctx):
-        if cfg.data != "scenes":
-            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: scenes")
+        check_scenes(cfg)
         if cfg.variant not in VARIANTS:
             raise GymlabError(f"bad value for 'variant': {cfg.variant!r}; valid: {', '.join(VARIANTS)}")
-        if not 0 < cfg.n_val < cfg.n_train:
-            raise GymlabError(f"bad value for 'n_val': {cfg.n_val}; it must be between 1 and n_train - 1")
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
         self.data = load_scenes(cfg.seed, cfg.n_train, cfg.n_test)
         self.n_fit = cfg.n_train - cfg.n_val
