@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import torch
 
+from vision.layers import inference
 
-@torch.no_grad()
+
 def sample(model, n: int, shape: tuple[int, int, int], levels: int, y: torch.Tensor | None = None,
            given: torch.Tensor | None = None, known: torch.Tensor | None = None,
            generator: torch.Generator | None = None, temperature: float = 1.0,
@@ -26,9 +27,7 @@ def sample(model, n: int, shape: tuple[int, int, int], levels: int, y: torch.Ten
     device = device or next((p.device for p in model.parameters()), torch.device("cpu"))
     x = torch.zeros(n, c, h, w, device=device) if given is None else given.clone().to(device)
     known = torch.zeros(h, w, dtype=torch.bool) if known is None else known.cpu()
-    was_training = model.training
-    model.eval()
-    try:
+    with inference(model):
         for i in range(h):
             for j in range(w):
                 if known[i, j]:
@@ -38,8 +37,6 @@ def sample(model, n: int, shape: tuple[int, int, int], levels: int, y: torch.Ten
                     probs = torch.softmax(logits.float(), dim=1).cpu()
                     k = torch.multinomial(probs, 1, generator=generator)[:, 0]
                     x[:, ch, i, j] = (k.float() / (levels - 1)).to(device)
-    finally:
-        model.train(was_training)
     return x
 
 

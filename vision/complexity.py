@@ -29,6 +29,8 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
+from vision.layers import inference
+
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _CONVT = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 _RNN = (nn.RNN, nn.LSTM, nn.GRU)
@@ -151,6 +153,17 @@ class Profile:
         return out
 
 
+def _forward_with_hooks(model: nn.Module, args: tuple, modules: list, hook) -> None:
+    """One forward pass in ``inference`` with ``hook`` on each of ``modules`` (removed after)."""
+    handles = [m.register_forward_hook(hook) for m in modules]
+    try:
+        with inference(model):
+            model(*args)
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def _leaf(m: nn.Module) -> bool:
     return next(iter(m.children()), None) is None
 
@@ -188,16 +201,7 @@ def profile(model: nn.Module, example: Union[torch.Tensor, Sequence[torch.Tensor
         else:
             rows[m] = LayerRow(names.get(m, ""), type(m).__name__, shape, 0, macs, acts)
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if _leaf(m) or _counts_macs(m)]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(*args)
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
+    _forward_with_hooks(model, args, [m for m in model.modules() if _leaf(m) or _counts_macs(m)], hook)
     # parameters: each counted module's own (direct) parameters; the rest stays in the total
     for m, r in rows.items():
         r.params = sum(p.numel() for p in m.parameters(recurse=_leaf(m) or isinstance(m, _RNN)))
@@ -214,20 +218,15 @@ def profile(model: nn.Module, example: Union[torch.Tensor, Sequence[torch.Tensor
 
 def measure_latency(model: nn.Module, args: tuple, repeats: int = 20, warmup: int = 3) -> float:
     """Median wall time of ``model(*args)`` in milliseconds (eval mode, no_grad)."""
-    was_training = model.training
-    model.eval()
     times = []
-    try:
-        with torch.no_grad():
-            for i in range(warmup + repeats):
-                t0 = time.perf_counter()
-                model(*args)
-                if args[0].device.type == "cuda":
-                    torch.cuda.synchronize()
-                if i >= warmup:
-                    times.append((time.perf_counter() - t0) * 1e3)
-    finally:
-        model.train(was_training)
+    with inference(model):
+        for i in range(warmup + repeats):
+            t0 = time.perf_counter()
+            model(*args)
+            if args[0].device.type == "cuda":
+                torch.cuda.synchronize()
+            if i >= warmup:
+                times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times)
 
 
@@ -274,14 +273,5 @@ def formula_check(model: nn.Module, example: Union[torch.Tensor, Sequence[torch.
                    "output": "x".join(map(str, got)), "output_formula": "x".join(map(str, formula)),
                    "ok": want == actual and tuple(formula) == got}
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(*args)
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
+    _forward_with_hooks(model, args, [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))], hook)
     return list(rows.values())

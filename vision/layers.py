@@ -15,8 +15,22 @@
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
+
+
+@contextlib.contextmanager
+def inference(model: nn.Module):
+    """Eval mode and no_grad inside the block; the model's train/eval mode is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
 
 
 def conv_bn_relu(cin: int, cout: int, kernel_size: int = 3, stride: int = 1, bn: bool = True) -> nn.Sequential:

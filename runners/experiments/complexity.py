@@ -30,6 +30,7 @@ from runners.errors import GymlabError  # noqa: E402
 from runners.registry import register  # noqa: E402
 from vision import complexity as cx  # noqa: E402
 from vision.backbones import BACKBONES, build  # noqa: E402
+from vision.layers import inference  # noqa: E402
 
 
 class _Method(nn.Module):
@@ -86,11 +87,8 @@ def _flop_counter_macs(model: nn.Module, args: tuple) -> int:
     multiply-add), per image: a peer check of the hooks, and it also sees matmuls outside layers."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    was = model.training
-    model.eval()
-    with FlopCounterMode(display=False) as fc, torch.no_grad():
+    with FlopCounterMode(display=False) as fc, inference(model):
         model(*args)
-    model.train(was)
     return fc.get_total_flops() // 2 // args[0].shape[0]
 
 

@@ -139,6 +139,16 @@ def exact_episode_return(mdp: TabularMDP, policy: np.ndarray, horizon: int) -> f
     return float(mdp.initial @ finite_horizon_value(mdp.with_gamma(1.0).induced_mrp(policy), horizon))
 
 
+def episode_metrics(exp, policy: np.ndarray) -> dict:
+    """Sampled episodes of ``policy`` on the experiment's eval env (if ``exp.episodes``), and the exact
+    expected episode return from the model (when the model is small enough)."""
+    out = rollout(exp.eval_env, policy, exp.episodes, exp.cfg.seed, exp.cfg.env) if exp.episodes else {}
+    exact = exact_episode_return(exp.mdp, policy, exp.limit)
+    if exact is not None:
+        out["eval/exact_return"] = exact
+    return out
+
+
 # ------------------------------------------------------------------ media
 def draw_values(mdp: TabularMDP, V: np.ndarray, policy: np.ndarray | None, title: str, env_name: str):
     """The value function as a heat map on the grid with the policy's arrows; a histogram elsewhere."""
@@ -207,15 +217,9 @@ class _Planner:
         self.done = False
 
     def _evaluate_policy_metrics(self, policy) -> dict:
-        out = {"solver/iterations": self.iterations, "solver/seconds": self.seconds,
-               "solver/bellman_residual": self.residual,
-               "eval/expected_value": float(self.mdp.initial @ self.V)}
-        if self.episodes:
-            out.update(rollout(self.eval_env, policy, self.episodes, self.cfg.seed, self.cfg.env))
-        exact = exact_episode_return(self.mdp, policy, self.limit)
-        if exact is not None:
-            out["eval/exact_return"] = exact
-        return out
+        return {"solver/iterations": self.iterations, "solver/seconds": self.seconds,
+                "solver/bellman_residual": self.residual, "eval/expected_value": float(self.mdp.initial @ self.V),
+                **episode_metrics(self, policy)}
 
     def evaluate(self):
         return self._evaluate_policy_metrics(self.policy)
@@ -345,17 +349,7 @@ class BellmanSolveExperiment(_Planner):
         return {"solver/bellman_residual": self.residual, "solver/seconds": self.seconds}
 
     def evaluate(self):
-        if self.pi.ndim == 1:
-            return self._evaluate_policy_metrics(self.pi)
-        # a stochastic policy: roll it out with sampled actions
-        out = {"solver/iterations": self.iterations, "solver/seconds": self.seconds,
-               "solver/bellman_residual": self.residual, "eval/expected_value": float(self.mdp.initial @ self.V)}
-        if self.episodes:
-            out.update(rollout(self.eval_env, self.pi, self.episodes, self.cfg.seed, self.cfg.env))
-        exact = exact_episode_return(self.mdp, self.pi, self.limit)
-        if exact is not None:
-            out["eval/exact_return"] = exact
-        return out
+        return self._evaluate_policy_metrics(self.pi)  # deterministic (S,) or stochastic (S, A) alike
 
     def media(self):
         policy = self.pi if self.pi.ndim == 1 else None
@@ -413,14 +407,7 @@ class QLearningExperiment:
                 "train/alpha": self.learner.alpha(t), "train/td_error": self.learner.td_error}
 
     def evaluate(self):
-        policy = self.learner.policy
-        out = {"train/env_steps": self.learner.steps}
-        if self.episodes:
-            out.update(rollout(self.eval_env, policy, self.episodes, self.cfg.seed, self.cfg.env))
-        exact = exact_episode_return(self.mdp, policy, self.limit)
-        if exact is not None:
-            out["eval/exact_return"] = exact
-        return out
+        return {"train/env_steps": self.learner.steps, **episode_metrics(self, self.learner.policy)}
 
     def media(self):
         Q = self.learner.Q

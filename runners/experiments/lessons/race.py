@@ -18,6 +18,7 @@ from torch import nn  # noqa: E402
 
 from runners.errors import GymlabError  # noqa: E402
 from vision.datasets import load_digits_split, standardize  # noqa: E402
+from vision.layers import inference  # noqa: E402
 from vision.mlp import MLP  # noqa: E402
 from vision.regularizers import random_crop  # noqa: E402
 
@@ -88,23 +89,15 @@ def weight_params(model: nn.Module) -> list:
     return [p for n, p in model.named_parameters() if p.dim() > 1]
 
 
-@torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    was = model.training
-    model.eval()
-    acc = (model(x).argmax(1) == y).float().mean().item()
-    model.train(was)
-    return acc
+    with inference(model):
+        return (model(x).argmax(1) == y).float().mean().item()
 
 
-@torch.no_grad()
 def data_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Mean cross-entropy in eval mode (no regularisation term)."""
-    was = model.training
-    model.eval()
-    loss = F.cross_entropy(model(x), y).item()
-    model.train(was)
-    return loss
+    with inference(model):
+        return F.cross_entropy(model(x), y).item()
 
 
 def layer_stats(model: MLP, x: torch.Tensor, y: torch.Tensor, samples: int = 2000) -> dict:
