@@ -16,7 +16,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from runners.config import RunConfig  # noqa: E402
 from runners.errors import GymlabError  # noqa: E402
-from runners.experiments.detection import batch_indices  # noqa: E402
+from runners.experiments._shared import batch_indices  # noqa: E402
 from runners.registry import register  # noqa: E402
 from vision.adversarial import accuracy, accuracy_vs_epsilon, adversarial_loss, fgsm  # noqa: E402
 from vision.backbones import BACKBONES, build  # noqa: E402

@@ -14,8 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from runners.experiments._scenes import SceneConfig, check_scenes  # noqa: E402
-from runners.experiments.detection import batch_indices, fast_forward  # noqa: E402
+from runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes  # noqa: E402
 from runners.registry import register  # noqa: E402
 from vision.backbones import build  # noqa: E402
 from vision.captioning import Captioner, Vocab, beam_decode, bleu, caption_loss, greedy_decode  # noqa: E402
@@ -38,7 +37,7 @@ class CaptioningConfig(SceneConfig):
 
 @register("captioning", data="scenes", metric="eval/exact_match", select="eval/val_exact_match",
           description="CNN encoder + attention LSTM decoder captions digit scenes; greedy and beam decoding")
-class Captioning:
+class Captioning(Checkpointed):
     Config = CaptioningConfig
 
     def setup(self, cfg: CaptioningConfig, ctx):
@@ -135,12 +134,3 @@ class Captioning:
         fig.tight_layout()
         rows = [{"truth": t, "greedy": p} for t, p in zip(test.captions[:12], self.greedy(test.images[:12])[0])]
         return {"captions_with_attention": fig, "captions": rows}
-
-    def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step}
-
-    def load_state_dict(self, state):
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.step = state["step"]
-        fast_forward(self.sched, self.step, self.budget)  # the one-cycle schedule of this run's budget

@@ -21,7 +21,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from runners.config import RunConfig  # noqa: E402
 from runners.errors import GymlabError  # noqa: E402
-from runners.experiments.detection import batch_indices  # noqa: E402
+from runners.experiments._shared import batch_indices  # noqa: E402
 from runners.registry import register  # noqa: E402
 from vision import compress as C  # noqa: E402
 from vision.datasets import load_digits_split  # noqa: E402

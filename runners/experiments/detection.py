@@ -8,30 +8,12 @@ from dataclasses import dataclass
 import torch
 
 from runners.errors import GymlabError
-from runners.experiments._scenes import SceneConfig, check_scenes
+from runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes
 from runners.registry import register
 from vision.boxes import mean_average_precision
 from vision.backbones import BACKBONES, build
 from vision.detection import YOLO, decode, yolo_loss
 from vision.scenes import draw_scenes, load_scenes
-
-
-def batch_indices(seed: int, step: int, n: int, batch_size: int) -> torch.Tensor:
-    """Minibatch ``step`` of a permutation that depends only on (seed, epoch): resumable for free."""
-    per_epoch = math.ceil(n / batch_size)
-    epoch, i = divmod(step, per_epoch)
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
-    return perm[i * batch_size:(i + 1) * batch_size]
-
-
-def fast_forward(sched, steps: int, total: int) -> None:
-    """Replay ``steps`` scheduler steps (after a resume, possibly with a new budget ``total``)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "lr_scheduler.step() before optimizer.step()": intended here
-        for _ in range(min(steps, total - 1)):
-            sched.step()
 
 
 @dataclass
@@ -52,7 +34,7 @@ class DetectorConfig(SceneConfig):
 
 @register("detector", data="scenes", metric="eval/map50", select="eval/val_map50",
           description="YOLO-style single-shot detector on digit scenes (grid, B boxes + C classes per cell)")
-class Detector:
+class Detector(Checkpointed):
     Config = DetectorConfig
 
     def setup(self, cfg: DetectorConfig, ctx):
@@ -123,12 +105,3 @@ class Detector:
         preds = [{k: v[p["scores"] > 0.3] for k, v in p.items()} for p in preds]
         return {"scenes": draw_scenes(self.data.test, idx),
                 "predictions": draw_scenes(self.data.test, idx, pred=preds, with_masks=False)}
-
-    def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step}
-
-    def load_state_dict(self, state):
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.step = state["step"]
-        fast_forward(self.sched, self.step, self.budget)  # the one-cycle schedule of this run's budget

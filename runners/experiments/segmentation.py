@@ -18,8 +18,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from runners.errors import GymlabError  # noqa: E402
-from runners.experiments._scenes import SceneConfig, check_scenes  # noqa: E402
-from runners.experiments.detection import batch_indices, fast_forward  # noqa: E402
+from runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes  # noqa: E402
 from runners.registry import register  # noqa: E402
 from vision.scenes import load_scenes  # noqa: E402
 from vision.segmentation import VARIANTS, SegNet, confusion_matrix, iou_per_class, mean_iou, pixel_accuracy  # noqa: E402
@@ -37,7 +36,7 @@ class SegmenterConfig(SceneConfig):
 
 @register("segmenter", data="scenes", metric="eval/miou", select="eval/val_miou",
           description="FCN segmenter on digit scenes: transpose-conv, max-unpooling or U-Net decoder")
-class Segmenter:
+class Segmenter(Checkpointed):
     Config = SegmenterConfig
 
     def setup(self, cfg: SegmenterConfig, ctx):
@@ -103,12 +102,3 @@ class Segmenter:
         axes[2, 0].set_title(f"predicted ({self.cfg.variant})", fontsize=8, loc="left")
         fig.tight_layout()
         return {"masks": fig}
-
-    def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step}
-
-    def load_state_dict(self, state):
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.step = state["step"]
-        fast_forward(self.sched, self.step, self.budget)  # the one-cycle schedule of this run's budget

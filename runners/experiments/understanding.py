@@ -23,7 +23,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from runners.config import RunConfig  # noqa: E402
 from runners.errors import GymlabError  # noqa: E402
-from runners.experiments.detection import batch_indices  # noqa: E402
+from runners.experiments._shared import Checkpointed, batch_indices  # noqa: E402
 from runners.registry import register  # noqa: E402
 from vision import understanding as U  # noqa: E402
 from vision.backbones import build  # noqa: E402
@@ -53,7 +53,7 @@ class UnderstandingConfig(RunConfig):
     k: int = 1
 
 
-class SceneClassifier:
+class SceneClassifier(Checkpointed):
     """Trains a small VGG with global max pooling on one-digit scenes; subclasses add their metrics and media."""
 
     Config = UnderstandingConfig
@@ -104,14 +104,6 @@ class SceneClassifier:
                     axes[r, c].set_title(titles[c], fontsize=8)
         fig.tight_layout()
         return fig
-
-    def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step}
-
-    def load_state_dict(self, state):
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.step = state["step"]
 
 
 def box_mask(box, size: int) -> torch.Tensor:
