@@ -122,7 +122,7 @@ class KNearestNeighbor:
         self.y_train = torch.as_tensor(codes.reshape(-1), dtype=torch.int64, device=self.device)
         self.kernel = self._choose_kernel()
         if self.kernel == "int8":
-            self.X_int8 = self._to_int8(self.X_train)
+            self.X_int8 = self._to_int8(self.X_train, check=False)
             self.int_sq_norms = (self.X_int8.float() ** 2).sum(1)  # ||b'||^2 (exact below 2^24)
         elif self.kernel == "bf16":
             self.X_bf16 = self.X_train.to(torch.bfloat16)
@@ -147,13 +147,15 @@ class KNearestNeighbor:
             raise ValueError("kernel='bf16' needs metric='l2' and float32; use kernel='auto' or 'fp32'")
         return want
 
-    def _to_int8(self, X: torch.Tensor) -> torch.Tensor | None:
-        """The grid codes q - c of X in int8 (c centres [0, levels] on 0), or None if X is off the grid."""
+    def _to_int8(self, X: torch.Tensor, check: bool = True) -> torch.Tensor | None:
+        """The grid codes q - c of X in int8 (c centres [0, levels] on 0), or None if X is off the grid
+        (``check=False``: X is known to be on it, as the training data after ``integer_grid``)."""
         lo, step, levels = self.grid
         q = (X - lo) / step
         q_int = q.round()
         c = (levels + 1) // 2
-        if not (bool(((q - q_int).abs() < 1e-3).all()) and float(q_int.min()) >= c - 128 and float(q_int.max()) <= c + 127):
+        if check and not (bool(((q - q_int).abs() < 1e-3).all()) and float(q_int.min()) >= c - 128
+                          and float(q_int.max()) <= c + 127):
             return None
         return (q_int - c).to(torch.int8)
 
