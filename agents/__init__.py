@@ -3,11 +3,11 @@
 Tabular planners and learners are exported here; deep-RL agents live in their own modules
 (``agents.<name>``).
 """
-from agents.policy_evaluation import evaluate_policy, evaluate_q, finite_horizon_value, solve_mrp
-from agents.policy_iteration import policy_improvement, policy_iteration
-from agents.q_learning import QLearning, linear_schedule, q_learning
-from agents.solution import Solution
-from agents.value_iteration import bellman_optimality_backup, value_iteration
+from gymlab.agents.policy_evaluation import evaluate_policy, evaluate_q, finite_horizon_value, solve_mrp
+from gymlab.agents.policy_iteration import policy_improvement, policy_iteration
+from gymlab.agents.q_learning import QLearning, linear_schedule, q_learning
+from gymlab.agents.solution import Solution
+from gymlab.agents.value_iteration import bellman_optimality_backup, value_iteration
 
 __all__ = [
     "Solution",

@@ -22,9 +22,9 @@ from typing import List
 import torch
 from torch import nn
 
-from agents.base import Agent
-from agents.buffers import collect_rollout, gae
-from agents.policies import ActorCritic
+from gymlab.agents.base import Agent
+from gymlab.agents.buffers import collect_rollout, gae
+from gymlab.agents.policies import ActorCritic
 
 __all__ = ["A2C", "A2CConfig", "make_optimizer"]
 

@@ -1,6 +1,6 @@
 """The agent API shared by the deep RL learners, close to Stable-Baselines3's::
 
-    from agents.ppo import PPO
+    from gymlab.agents.ppo import PPO
     agent = PPO("CartPole-v1", seed=0, n_envs=8)      # env: a gymnasium id, an env factory, or a VectorEnv
     agent.learn(total_timesteps=50_000)               # config fields can be overridden as keyword arguments
     action, _ = agent.predict(obs, deterministic=True)
@@ -117,7 +117,7 @@ def record_episode(agent, env, path, seed: int = 10_000, fps: int = 30, max_fram
     """Play one deterministic episode on ``env`` (made with render_mode="rgb_array") and save a GIF."""
     import imageio
 
-    import envs.pixels  # noqa: F401  (headless SDL settings for pygame-rendered envs)
+    import gymlab.envs.pixels  # noqa: F401  (headless SDL settings for pygame-rendered envs)
 
     env = make_env(env, render_mode="rgb_array")
     if env.render_mode != "rgb_array":

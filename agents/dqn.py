@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.actor_critic import make_optimizer
-from agents.base import Agent
-from agents.buffers import ReplayBuffer
-from agents.policies import QNetwork
+from gymlab.agents.actor_critic import make_optimizer
+from gymlab.agents.base import Agent
+from gymlab.agents.buffers import ReplayBuffer
+from gymlab.agents.policies import QNetwork
 
 __all__ = ["DQN", "DQNConfig"]
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, Normal
 
-from vision.encoders import ConvEncoder
+from gymlab.vision.encoders import ConvEncoder
 
 __all__ = ["mlp", "make_encoder", "is_image_space", "CategoricalHead", "GaussianHead", "ActorCritic", "QNetwork"]
 

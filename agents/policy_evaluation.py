@@ -25,7 +25,7 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from envs.tabular import MRP, TabularMDP
+from gymlab.envs.tabular import MRP, TabularMDP
 
 DENSE_MAX_STATES = 200  # a sparse model this small is solved densely
 METHODS = ("auto", "dense", "direct", "iterative")

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.policy_evaluation import evaluate_policy
-from agents.solution import Solution
-from agents.value_iteration import check_discounted
-from envs.tabular import TabularMDP
+from gymlab.agents.policy_evaluation import evaluate_policy
+from gymlab.agents.solution import Solution
+from gymlab.agents.value_iteration import check_discounted
+from gymlab.envs.tabular import TabularMDP
 
 
 def policy_improvement(mdp: TabularMDP, V: np.ndarray, policy: np.ndarray, tie_tol: float = 1e-12):

@@ -21,10 +21,10 @@ from typing import List, Optional
 import torch
 from torch import nn
 
-from agents.actor_critic import make_optimizer
-from agents.base import Agent
-from agents.buffers import collect_rollout, gae
-from agents.policies import ActorCritic
+from gymlab.agents.actor_critic import make_optimizer
+from gymlab.agents.base import Agent
+from gymlab.agents.buffers import collect_rollout, gae
+from gymlab.agents.policies import ActorCritic
 
 __all__ = ["PPO", "PPOConfig"]
 

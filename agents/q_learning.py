@@ -16,7 +16,7 @@ from typing import Callable, Union
 
 import numpy as np
 
-from agents.solution import Solution
+from gymlab.agents.solution import Solution
 
 Schedule = Union[float, Callable[[int], float]]
 

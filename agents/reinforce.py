@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.actor_critic import make_optimizer
-from agents.base import Agent
-from agents.policies import ActorCritic
+from gymlab.agents.actor_critic import make_optimizer
+from gymlab.agents.base import Agent
+from gymlab.agents.policies import ActorCritic
 
 __all__ = ["REINFORCE", "REINFORCEConfig", "discounted_returns"]
 

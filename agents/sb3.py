@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from agents.base import evaluate as _evaluate
+from gymlab.agents.base import evaluate as _evaluate
 
 __all__ = ["SB3Agent", "ZOO", "zoo_hyperparams", "LinearSchedule"]
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.solution import Solution
-from envs.tabular import TabularMDP
+from gymlab.agents.solution import Solution
+from gymlab.envs.tabular import TabularMDP
 
 RULES = ("span", "sup")
 

@@ -27,15 +27,15 @@ os.environ.setdefault("WANDB_MODE", "disabled")
 
 import torch  # noqa: E402
 
-from generative.baselines import FVSBN, IndependentBernoulli  # noqa: E402
-from generative.data import load  # noqa: E402
-from generative.metrics import bits_per_dim, categorical_nll, fid  # noqa: E402
-from generative.sampling import sample  # noqa: E402
-from runners import registry  # noqa: E402
-from runners.config import build  # noqa: E402
-from runners.experiments.generative import feature_classifier  # noqa: E402
-from runners.loop import evaluate_run, run  # noqa: E402
-from runners.media import markdown_table  # noqa: E402
+from gymlab.generative.baselines import FVSBN, IndependentBernoulli  # noqa: E402
+from gymlab.generative.data import load  # noqa: E402
+from gymlab.generative.metrics import bits_per_dim, categorical_nll, fid  # noqa: E402
+from gymlab.generative.sampling import sample  # noqa: E402
+from gymlab.runners import registry  # noqa: E402
+from gymlab.runners.config import build  # noqa: E402
+from gymlab.runners.experiments.generative import feature_classifier  # noqa: E402
+from gymlab.runners.loop import evaluate_run, run  # noqa: E402
+from gymlab.runners.media import markdown_table  # noqa: E402
 
 MODELS = [  # (table name, experiment, overrides)
     ("PixelCNN", "pixelcnn", []),

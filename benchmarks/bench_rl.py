@@ -33,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from agents.actor_critic import A2C  # noqa: E402
-from agents.base import evaluate  # noqa: E402
-from agents.dqn import DQN  # noqa: E402
-from agents.ppo import PPO  # noqa: E402
-from agents.reinforce import REINFORCE  # noqa: E402
-from agents.sb3 import SB3Agent  # noqa: E402
+from gymlab.agents.actor_critic import A2C  # noqa: E402
+from gymlab.agents.base import evaluate  # noqa: E402
+from gymlab.agents.dqn import DQN  # noqa: E402
+from gymlab.agents.ppo import PPO  # noqa: E402
+from gymlab.agents.reinforce import REINFORCE  # noqa: E402
+from gymlab.agents.sb3 import SB3Agent  # noqa: E402
 
 OURS = {"reinforce": REINFORCE, "actor-critic": A2C, "ppo": PPO, "dqn": DQN}
 PAIRS = [("actor-critic", "sb3-a2c"), ("ppo", "sb3-ppo"), ("dqn", "sb3-dqn"), ("reinforce", None)]

@@ -30,9 +30,9 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents import QLearning, evaluate_policy, linear_schedule, policy_iteration, value_iteration  # noqa: E402
-from envs.gridworld import gridworld, toward_goal_policy  # noqa: E402
-from envs.tabular import random_mdp  # noqa: E402
+from gymlab.agents import QLearning, evaluate_policy, linear_schedule, policy_iteration, value_iteration  # noqa: E402
+from gymlab.envs.gridworld import gridworld, toward_goal_policy  # noqa: E402
+from gymlab.envs.tabular import random_mdp  # noqa: E402
 
 EPSILON = 0.01  # pymdptoolbox's default; our tol means the same: the greedy policy is eps-optimal
 

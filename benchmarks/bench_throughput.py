@@ -30,9 +30,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runners import config as config_mod  # noqa: E402
-from runners import registry  # noqa: E402
-from runners.loop import pick_device, run, seed_everything  # noqa: E402
+from gymlab.runners import config as config_mod  # noqa: E402
+from gymlab.runners import registry  # noqa: E402
+from gymlab.runners.loop import pick_device, run, seed_everything  # noqa: E402
 
 # name -> overrides that keep one step representative but short
 EXPERIMENTS = {

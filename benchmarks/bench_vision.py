@@ -57,8 +57,8 @@ def _best(fn, repeats):
 def knn_rows(quick: bool) -> list[dict]:
     from sklearn.neighbors import KNeighborsClassifier
 
-    from vision.datasets import load_digits_split
-    from vision.knn import KNearestNeighbor
+    from gymlab.vision.datasets import load_digits_split
+    from gymlab.vision.knn import KNearestNeighbor
 
     rows = []
     ds = load_digits_split(0)
@@ -109,11 +109,11 @@ def _bare_loop(name: str, steps: int, seed: int = 0) -> float:
     """The runner's recipe for `name` on digits in plain PyTorch; returns the median seconds per step."""
     import torch.nn.functional as F
 
-    from runners import registry
-    from vision import optim
-    from vision.backbones import build
-    from vision.datasets import load_digits_split
-    from vision.preprocess import augment_batch, fit_normalization
+    from gymlab.runners import registry
+    from gymlab.vision import optim
+    from gymlab.vision.backbones import build
+    from gymlab.vision.datasets import load_digits_split
+    from gymlab.vision.preprocess import augment_batch, fit_normalization
 
     exp = registry.get(name).cls
     cfg = exp.Config()
@@ -146,8 +146,8 @@ def _bare_loop(name: str, steps: int, seed: int = 0) -> float:
 
 def _runner(name: str, steps: int, folder: Path) -> float:
     """Median seconds between the starts of successive train_step calls inside ``gymlab run``."""
-    from runners import registry
-    from runners.loop import run
+    from gymlab.runners import registry
+    from gymlab.runners.loop import run
 
     cls = registry.get(name).cls
     original = cls.train_step

@@ -22,12 +22,12 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runners.media import markdown_table  # noqa: E402
-from vision.backbones import build  # noqa: E402
-from vision.boxes import nms  # noqa: E402
-from vision.detection import YOLO, decode, yolo_loss  # noqa: E402
-from vision.scenes import load_scenes  # noqa: E402
-from vision.segmentation import SegNet, max_unpool2d  # noqa: E402
+from gymlab.runners.media import markdown_table  # noqa: E402
+from gymlab.vision.backbones import build  # noqa: E402
+from gymlab.vision.boxes import nms  # noqa: E402
+from gymlab.vision.detection import YOLO, decode, yolo_loss  # noqa: E402
+from gymlab.vision.scenes import load_scenes  # noqa: E402
+from gymlab.vision.segmentation import SegNet, max_unpool2d  # noqa: E402
 
 
 def rate(fn, n_images: int, seconds: float) -> float:
@@ -116,7 +116,7 @@ def main():
     peer.append({"operation": "NMS of 300 boxes", "ours per s": ours, "peer": "plain-Python loop (no torchvision)",
                  "peer per s": theirs, "ours / peer": ours / theirs})
 
-    from runners.loop import run
+    from gymlab.runners.loop import run
 
     os.environ.setdefault("WANDB_MODE", "disabled")
     over = ["logger.mode=disabled", "progress=false"]

@@ -60,4 +60,4 @@ class Catch(gym.Env):
 
 
 if "gymlab/Catch-v0" not in gym.registry:
-    gym.register("gymlab/Catch-v0", entry_point="envs.catch:Catch")
+    gym.register("gymlab/Catch-v0", entry_point="gymlab.envs.catch:Catch")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from envs.tabular import TabularMDP
+from gymlab.envs.tabular import TabularMDP
 
 # (d_row, d_col) of the actions 0 left, 1 down, 2 right, 3 up
 MOVES = np.array([[0, -1], [1, 0], [0, 1], [-1, 0]])

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from generative.data import to_targets
+from gymlab.generative.data import to_targets
 
 
 class IndependentPixels(nn.Module):

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from vision.datasets import Dataset, Split, load_digits_split
-from vision.datasets import load as vision_load
+from gymlab.vision.datasets import Dataset, Split, load_digits_split
+from gymlab.vision.datasets import load as vision_load
 
 DATA = ("digits", "digits-gray", "mnist", "mnist-dynamic", "cifar10")
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from generative.masked import MaskedConv2d, image_to_input, logits_view, split_groups
+from gymlab.generative.masked import MaskedConv2d, image_to_input, logits_view, split_groups
 
 
 def shift_down(x: torch.Tensor) -> torch.Tensor:

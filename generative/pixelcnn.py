@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from generative.masked import MaskedConv2d, image_to_input, logits_view
+from gymlab.generative.masked import MaskedConv2d, image_to_input, logits_view
 
 
 class ResidualBlock(nn.Module):

@@ -21,8 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from generative.gated_pixelcnn import shift_down
-from generative.masked import MaskedConv2d, image_to_input, logits_view, split_groups
+from gymlab.generative.gated_pixelcnn import shift_down
+from gymlab.generative.masked import MaskedConv2d, image_to_input, logits_view, split_groups
 
 
 def skew(x: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,7 @@
 Nothing imports `runners`; it wires the plain libraries (envs, vision, agents,
 generative) into experiments.
 """
-from runners.errors import GymlabError
-from runners.registry import Context, register, get, names
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.registry import Context, register, get, names
 
 __all__ = ["GymlabError", "Context", "register", "get", "names"]

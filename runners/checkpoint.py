@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from runners.errors import GymlabError
+from gymlab.runners.errors import GymlabError
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -26,7 +26,7 @@ def _print_summary(summary: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary, default=str))
         return
-    from runners.media import fmt
+    from gymlab.runners.media import fmt
 
     width = max(len(k) for k in summary) if summary else 0
     for k, v in summary.items():
@@ -65,11 +65,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from runners.errors import GymlabError
+    from gymlab.runners.errors import GymlabError
 
     if argv and argv[0] == "sweep":
         try:
-            from runners import sweep
+            from gymlab.runners import sweep
         except ImportError as e:
             print(f"gymlab: error: sweep needs Ray Tune ({e}); install it with: pip install 'gymlab[ray]'", file=sys.stderr)
             return 2
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except GymlabError as e:
-        from runners.loop import RunInterrupted
+        from gymlab.runners.loop import RunInterrupted
 
         print(f"gymlab: {'' if isinstance(e, RunInterrupted) else 'error: '}{e}", file=sys.stderr)
         return 130 if isinstance(e, RunInterrupted) else 2
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args) -> int:
-    from runners import loop, registry
+    from gymlab.runners import loop, registry
 
     as_json = getattr(args, "json", False)
     # With --json, stdout carries the JSON alone: anything else a library prints goes to stderr.
@@ -120,7 +120,7 @@ def _dispatch(args) -> int:
             print(f"{s.name:<{w}}  {s.data or '-':<{wd}}  {s.description}")
         return 0
     if args.cmd == "show":
-        from runners.config import to_yaml
+        from gymlab.runners.config import to_yaml
 
         spec = registry.get(args.name)
         print(f"# {spec.name}: {spec.description}\n# main metric: {spec.metric} ({spec.mode})")
@@ -128,7 +128,7 @@ def _dispatch(args) -> int:
         return 0
     if args.cmd == "run":
         if args.nproc > 1:
-            from runners import distributed
+            from gymlab.runners import distributed
 
             return distributed.launch(args.name, args.overrides, args.nproc, as_json)
         with quiet_stdout:
@@ -146,7 +146,7 @@ def _dispatch(args) -> int:
         _print_summary(summary, as_json)
         return 0
     if args.cmd == "compare":
-        from runners.compare import compare
+        from gymlab.runners.compare import compare
 
         names = [i for i in args.items if "=" not in i]
         items = [i for i in args.items if "=" in i]
@@ -159,7 +159,7 @@ def _dispatch(args) -> int:
             print(f"table: {result['markdown']}\nplot:  {result['plot']}")
         return 0
     if args.cmd == "tour":
-        from runners.tour import tour
+        from gymlab.runners.tour import tour
 
         os.environ.setdefault("WANDB_MODE", "offline")
         tour(extra=args.overrides)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from runners import config as config_mod
-from runners import registry
-from runners.checkpoint import atomic_write_text
-from runners.errors import GymlabError
-from runners.media import fmt, markdown_table
+from gymlab.runners import config as config_mod
+from gymlab.runners import registry
+from gymlab.runners.checkpoint import atomic_write_text
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.media import fmt, markdown_table
 
 
 def _split_overrides(items):
@@ -39,7 +39,7 @@ def _split_overrides(items):
 
 
 def _run_one(name, overrides):
-    from runners.loop import run
+    from gymlab.runners.loop import run
 
     return run(name, overrides, quiet=True)
 
@@ -163,7 +163,7 @@ def _plot(specs, summaries, path: Path):
 
 
 def _log_wandb(folder: Path, rows, plot, overrides):
-    from runners.wandb_logger import WandbLogger
+    from gymlab.runners.wandb_logger import WandbLogger
 
     mode = None
     for item in overrides:

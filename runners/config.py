@@ -13,7 +13,7 @@ from typing import Optional
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from runners.errors import GymlabError
+from gymlab.runners.errors import GymlabError
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Data-parallel training under ``torchrun``: one process per device, gradients averaged by DDP.
 
-    gymlab run mlp --nproc 2          # = torchrun --standalone --nproc_per_node 2 -m runners.cli run mlp
-    torchrun --standalone --nproc_per_node 2 -m runners.cli resume runs/mlp-...   # resume, data-parallel
+    gymlab run mlp --nproc 2          # = torchrun --standalone --nproc_per_node 2 -m gymlab.runners.cli run mlp
+    torchrun --standalone --nproc_per_node 2 -m gymlab.runners.cli resume runs/mlp-...   # resume, data-parallel
 
 Each of the N processes (``RANK`` 0..N-1, set by torchrun with ``WORLD_SIZE`` and ``LOCAL_RANK``)
 builds the same model from the same seed, draws the same global batch of B indices from
@@ -27,7 +27,7 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 
-from runners.errors import GymlabError
+from gymlab.runners.errors import GymlabError
 
 
 def world_size() -> int:
@@ -93,7 +93,7 @@ def launch(name: str, overrides: list[str], nproc: int, as_json: bool = False) -
         raise GymlabError(f"--nproc {nproc} needs {nproc} GPUs but torch sees {torch.cuda.device_count()}; "
                           f"use --nproc {torch.cuda.device_count()} or device=cpu")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           "--local-ranks-filter=0", "-m", "runners.cli", "run", name, *overrides]
+           "--local-ranks-filter=0", "-m", "gymlab.runners.cli", "run", name, *overrides]
     if as_json:
         cmd.append("--json")
     env = dict(os.environ)

@@ -24,13 +24,13 @@ import numpy as np
 import torch
 import yaml
 
-from runners import checkpoint as ckpt
-from runners import config as config_mod
-from runners import distributed
-from runners import registry
-from runners.errors import GymlabError
-from runners.media import save_media
-from runners.wandb_logger import WandbLogger
+from gymlab.runners import checkpoint as ckpt
+from gymlab.runners import config as config_mod
+from gymlab.runners import distributed
+from gymlab.runners import registry
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.media import save_media
+from gymlab.runners.wandb_logger import WandbLogger
 
 
 class NonFiniteError(GymlabError):
@@ -204,7 +204,7 @@ class Run:
         self.exp.setup(cfg, ctx)
 
         if cfg.sanity:
-            from runners.sanity import run_sanity
+            from gymlab.runners.sanity import run_sanity
 
             report = run_sanity(self.exp, cfg)
             self._log_row(0, {f"sanity/{k}": v for k, v in report.items() if isinstance(v, (int, float))})

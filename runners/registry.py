@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import torch
 
-from runners.errors import GymlabError
+from gymlab.runners.errors import GymlabError
 
 
 @dataclass
@@ -127,11 +127,11 @@ def _load_all() -> None:
     if _loaded:
         return
     _loaded = True
-    import runners.experiments as pkg
+    import gymlab.runners.experiments as pkg
 
     for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
         if not mod.name.startswith("_"):
-            importlib.import_module(f"runners.experiments.{mod.name}")
+            importlib.import_module(f"gymlab.runners.experiments.{mod.name}")
 
 
 def names() -> list[str]:

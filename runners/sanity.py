@@ -49,8 +49,8 @@ from typing import Any, Callable, Optional
 
 import torch
 
-from runners.checkpoint import rng_state, set_rng_state
-from runners.errors import GymlabError
+from gymlab.runners.checkpoint import rng_state, set_rng_state
+from gymlab.runners.errors import GymlabError
 
 KINDS = ("softmax", "svm", "binary", "bits")
 

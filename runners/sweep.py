@@ -58,10 +58,10 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from runners import checkpoint as ckpt
-from runners import config as config_mod
-from runners import registry
-from runners.errors import GymlabError
+from gymlab.runners import checkpoint as ckpt
+from gymlab.runners import config as config_mod
+from gymlab.runners import registry
+from gymlab.runners.errors import GymlabError
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # before anything imports ray: no token for a local cluster
 
@@ -181,7 +181,7 @@ def trial(config: dict, *, name: str, fixed: list[str], sweep_dir: str, metric: 
 def _run_trial(config, run_dir: Path, name, fixed, sweep_dir, metric) -> None:
     from ray import tune
 
-    from runners import loop
+    from gymlab.runners import loop
 
     payload = None
     summary = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").exists() else {}
@@ -230,7 +230,7 @@ def _trainable(**params):
     class GymlabTrial(wrap_function(tune.with_parameters(trial, **params))):
         def cleanup(self):
             super().cleanup()
-            from runners import sweep  # the worker's module, not a pickled copy of its globals
+            from gymlab.runners import sweep  # the worker's module, not a pickled copy of its globals
 
             sweep._IDLE.wait(timeout=600)
 
@@ -483,7 +483,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-if __name__ == "__main__":  # python -m runners.sweep ... = gymlab sweep ... (through the module, so that Ray
-    from runners.cli import main as cli_main  # pickles the trial function by reference, not this __main__ copy)
+if __name__ == "__main__":  # python -m gymlab.runners.sweep ... = gymlab sweep ... (through the module, so that Ray
+    from gymlab.runners.cli import main as cli_main  # pickles the trial function by reference, not this __main__ copy)
 
     sys.exit(cli_main(["sweep", *sys.argv[1:]]))

@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from runners import registry
-from runners.media import fmt, markdown_table
+from gymlab.runners import registry
+from gymlab.runners.media import fmt, markdown_table
 
 # (pillar, experiment, overrides, metric to show): only those whose experiment is registered run.
 TOUR = [
@@ -39,7 +39,7 @@ def tour(out: str = "runs", extra=()) -> list[dict]:
     for pillar, name, overrides, metric in TOUR:
         if name not in available:
             continue
-        from runners.loop import run
+        from gymlab.runners.loop import run
 
         print(f"tour: {pillar}: {name} {' '.join(overrides)}", file=sys.stderr)
         s = run(name, [*overrides, *extra, f"run_dir={folder / name}", f"logger.group={folder.name}"], quiet=False)

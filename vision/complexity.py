@@ -29,7 +29,7 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
-from vision.layers import inference
+from gymlab.vision.layers import inference
 
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _CONVT = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)

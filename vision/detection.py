@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vision.boxes import batched_nms
+from gymlab.vision.boxes import batched_nms
 
 
 class YOLO(nn.Module):

@@ -20,7 +20,7 @@ Initialisations of every weight matrix (biases start at 0; BN at gamma=1, beta=0
 
 API::
 
-    from vision.mlp import MLP
+    from gymlab.vision.mlp import MLP
     net = MLP(in_features=64, hidden=(100, 100), num_classes=10, activation="relu", init="he",
               batchnorm=False, dropout=0.0)
     logits = net(x)                                 # x: (N, in_features) or (N, C, H, W): flattened

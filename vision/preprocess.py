@@ -23,7 +23,7 @@ from typing import Optional
 
 import torch
 
-from vision.regularizers import random_crop, random_flip
+from gymlab.vision.regularizers import random_crop, random_flip
 
 __all__ = ["Normalization", "fit_normalization", "augment_batch", "random_crop", "random_flip"]
 

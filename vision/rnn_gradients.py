@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vision import recurrent
+from gymlab.vision import recurrent
 
 
 def scaled_orthogonal(n: int, radius: float, generator: torch.Generator) -> torch.Tensor:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vision.datasets import load_digits_split
+from gymlab.vision.datasets import load_digits_split
 
 INK = 0.3  # a pixel is ink (and gets the digit's mask class) above this value
 RELATIONS = ("left of", "above", "below")

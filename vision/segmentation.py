@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vision.layers import conv_bn_relu
+from gymlab.vision.layers import conv_bn_relu
 
 VARIANTS = ("fcn", "unpool", "unet")
 

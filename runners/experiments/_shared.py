@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from runners.config import RunConfig
-from runners.errors import GymlabError
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
 
 
 def batch_indices(seed: int, step: int, n: int, batch_size: int) -> torch.Tensor:

@@ -14,13 +14,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.experiments._shared import batch_indices  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision.adversarial import accuracy, accuracy_vs_epsilon, adversarial_loss, fgsm  # noqa: E402
-from vision.backbones import BACKBONES, build  # noqa: E402
-from vision.datasets import load_digits_split  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.experiments._shared import batch_indices  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision.adversarial import accuracy, accuracy_vs_epsilon, adversarial_loss, fgsm  # noqa: E402
+from gymlab.vision.backbones import BACKBONES, build  # noqa: E402
+from gymlab.vision.datasets import load_digits_split  # noqa: E402
 
 
 def digits_classifier(name: str, width: int):

@@ -15,11 +15,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision import backprop  # noqa: E402
-from vision.datasets import load_digits_split, standardize  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision import backprop  # noqa: E402
+from gymlab.vision.datasets import load_digits_split, standardize  # noqa: E402
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Backprop:
         import torch
         import torch.nn.functional as F
 
-        from runners.sanity import SanityModel
+        from gymlab.runners.sanity import SanityModel
 
         params = {k: torch.tensor(v) for k, v in self.net.params.items()}
 

@@ -14,11 +14,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision.backbones import build  # noqa: E402
-from vision.captioning import Captioner, Vocab, beam_decode, bleu, caption_loss, greedy_decode  # noqa: E402
-from vision.scenes import load_scenes  # noqa: E402
+from gymlab.runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision.backbones import build  # noqa: E402
+from gymlab.vision.captioning import Captioner, Vocab, beam_decode, bleu, caption_loss, greedy_decode  # noqa: E402
+from gymlab.vision.scenes import load_scenes  # noqa: E402
 
 
 @dataclass

@@ -26,15 +26,15 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision import datasets, optim  # noqa: E402
-from vision.backbones import build as build_backbone  # noqa: E402
-from vision.knn import KNearestNeighbor, cross_validate_k  # noqa: E402
-from vision.mlp import ACTIVATIONS, INITS, MLP  # noqa: E402
-from vision.preprocess import fit_normalization  # noqa: E402
-from vision.regularizers import augment  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision import datasets, optim  # noqa: E402
+from gymlab.vision.backbones import build as build_backbone  # noqa: E402
+from gymlab.vision.knn import KNearestNeighbor, cross_validate_k  # noqa: E402
+from gymlab.vision.mlp import ACTIVATIONS, INITS, MLP  # noqa: E402
+from gymlab.vision.preprocess import fit_normalization  # noqa: E402
+from gymlab.vision.regularizers import augment  # noqa: E402
 
 
 def load_data(name: str, seed: int, root: Optional[str]) -> datasets.Dataset:
@@ -155,7 +155,7 @@ class NetExperiment:
 
     def sanity_model(self):
         """What `sanity=true` checks (runners.sanity): cross-entropy of the model on the training split."""
-        from runners.sanity import SanityModel
+        from gymlab.runners.sanity import SanityModel
 
         norm = self.norm if self.norm is not None else (lambda x: x)
         return SanityModel(self.model, lambda m, x, y: F.cross_entropy(m(norm(x)), y), self.xtr, self.ytr,

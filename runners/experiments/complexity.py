@@ -25,12 +25,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision import complexity as cx  # noqa: E402
-from vision.backbones import BACKBONES, build  # noqa: E402
-from vision.layers import inference  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision import complexity as cx  # noqa: E402
+from gymlab.vision.backbones import BACKBONES, build  # noqa: E402
+from gymlab.vision.layers import inference  # noqa: E402
 
 
 class _Method(nn.Module):
@@ -47,13 +47,13 @@ class _Method(nn.Module):
 def _generative(size: int) -> list[tuple[str, str, Callable[[], tuple]]]:
     """(name, family, factory -> (model, example args)) for the generative models on 1 x size x size
     binary images. A model is added here in one line."""
-    from generative.autoencoder import Autoencoder
-    from generative.baselines import FVSBN, IndependentPixels
-    from generative.gan import Discriminator, Generator
-    from generative.gated_pixelcnn import GatedPixelCNN
-    from generative.pixelcnn import PixelCNN
-    from generative.pixelrnn import PixelRNN
-    from generative.vae import VAE
+    from gymlab.generative.autoencoder import Autoencoder
+    from gymlab.generative.baselines import FVSBN, IndependentPixels
+    from gymlab.generative.gan import Discriminator, Generator
+    from gymlab.generative.gated_pixelcnn import GatedPixelCNN
+    from gymlab.generative.pixelcnn import PixelCNN
+    from gymlab.generative.pixelrnn import PixelRNN
+    from gymlab.generative.vae import VAE
 
     shape = (1, size, size)
     img = lambda: torch.rand(1, *shape).round()  # noqa: E731

@@ -27,16 +27,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-import envs.catch  # noqa: E402,F401  (registers gymlab/Catch-v0)
-from agents.actor_critic import A2C  # noqa: E402
-from agents.base import evaluate, record_episode  # noqa: E402
-from agents.dqn import DQN  # noqa: E402
-from agents.ppo import PPO  # noqa: E402
-from agents.reinforce import REINFORCE  # noqa: E402
-from envs.pixels import PixelObservation  # noqa: E402
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
+import gymlab.envs.catch  # noqa: E402,F401  (registers gymlab/Catch-v0)
+from gymlab.agents.actor_critic import A2C  # noqa: E402
+from gymlab.agents.base import evaluate, record_episode  # noqa: E402
+from gymlab.agents.dqn import DQN  # noqa: E402
+from gymlab.agents.ppo import PPO  # noqa: E402
+from gymlab.agents.reinforce import REINFORCE  # noqa: E402
+from gymlab.envs.pixels import PixelObservation  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
 
 
 @dataclass

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import torch
 
-from runners.errors import GymlabError
-from runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes
-from runners.registry import register
-from vision.boxes import mean_average_precision
-from vision.backbones import BACKBONES, build
-from vision.detection import YOLO, decode, yolo_loss
-from vision.scenes import draw_scenes, load_scenes
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes
+from gymlab.runners.registry import register
+from gymlab.vision.boxes import mean_average_precision
+from gymlab.vision.backbones import BACKBONES, build
+from gymlab.vision.detection import YOLO, decode, yolo_loss
+from gymlab.vision.scenes import draw_scenes, load_scenes
 
 
 @dataclass

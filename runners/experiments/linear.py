@@ -11,10 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision import linear  # noqa: E402
-from vision.datasets import load_digits_split, standardize  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision import linear  # noqa: E402
+from gymlab.vision.datasets import load_digits_split, standardize  # noqa: E402
 
 
 @dataclass
@@ -35,11 +35,11 @@ class LinearExperiment:
 
     def setup(self, cfg: LinearConfig, ctx):
         if cfg.data != "digits":
-            from runners.errors import GymlabError
+            from gymlab.runners.errors import GymlabError
 
             raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: digits")
         if cfg.reg_type not in linear.REGULARIZERS:
-            from runners.errors import GymlabError
+            from gymlab.runners.errors import GymlabError
 
             raise GymlabError(f"bad value for 'reg_type': {cfg.reg_type!r}; valid: {', '.join(linear.REGULARIZERS)}")
         self.cfg, self.device = cfg, ctx.device

@@ -21,11 +21,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
-from runners.sanity import SanityModel  # noqa: E402
-from vision import rnn_gradients as rg  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.sanity import SanityModel  # noqa: E402
+from gymlab.vision import rnn_gradients as rg  # noqa: E402
 
 TINY = 1e-38  # a norm that underflowed to 0 in float32 is shown at this floor (log10 = -38)
 

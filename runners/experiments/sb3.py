@@ -13,10 +13,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
-from agents.sb3 import SB3Agent
-from runners.errors import GymlabError
-from runners.experiments.deep_rl import DeepRLConfig, RLExperiment, env_factory
-from runners.registry import register
+from gymlab.agents.sb3 import SB3Agent
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.experiments.deep_rl import DeepRLConfig, RLExperiment, env_factory
+from gymlab.runners.registry import register
 
 
 @dataclass

@@ -17,11 +17,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from runners.errors import GymlabError  # noqa: E402
-from runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision.scenes import load_scenes  # noqa: E402
-from vision.segmentation import VARIANTS, SegNet, confusion_matrix, iou_per_class, mean_iou, pixel_accuracy  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision.scenes import load_scenes  # noqa: E402
+from gymlab.vision.segmentation import VARIANTS, SegNet, confusion_matrix, iou_per_class, mean_iou, pixel_accuracy  # noqa: E402
 
 
 @dataclass

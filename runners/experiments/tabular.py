@@ -19,15 +19,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from agents import (QLearning, evaluate_policy, finite_horizon_value, linear_schedule,  # noqa: E402
+from gymlab.agents import (QLearning, evaluate_policy, finite_horizon_value, linear_schedule,  # noqa: E402
                     policy_improvement, value_iteration)
-from agents.value_iteration import RULES  # noqa: E402
-from agents.policy_evaluation import METHODS  # noqa: E402
-from envs.gridworld import ARROWS, gridworld  # noqa: E402
-from envs.tabular import GYMNASIUM_TABULAR, TabularMDP, from_gymnasium, make_env, random_mdp  # noqa: E402
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
+from gymlab.agents.value_iteration import RULES  # noqa: E402
+from gymlab.agents.policy_evaluation import METHODS  # noqa: E402
+from gymlab.envs.gridworld import ARROWS, gridworld  # noqa: E402
+from gymlab.envs.tabular import GYMNASIUM_TABULAR, TabularMDP, from_gymnasium, make_env, random_mdp  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
 
 ENVS = GYMNASIUM_TABULAR + ("random", "gridworld")
 DEFAULT_MAX_STEPS = {"random": 200, "gridworld": 1000, "CliffWalking-v1": 1000}  # where the env has no limit
@@ -332,7 +332,7 @@ class BellmanSolveExperiment(_Planner):
         if cfg.policy == "uniform":
             self.pi = np.full((S, A), 1.0 / A)
         else:
-            from agents import policy_iteration
+            from gymlab.agents import policy_iteration
 
             self.pi = policy_iteration(self.mdp, method=cfg.method).policy
         self.policy = self.pi if self.pi.ndim == 1 else np.zeros(S, dtype=np.int64)

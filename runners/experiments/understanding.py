@@ -21,14 +21,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.experiments._shared import Checkpointed, batch_indices  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision import understanding as U  # noqa: E402
-from vision.backbones import build  # noqa: E402
-from vision.scenes import load_scenes  # noqa: E402
-from vision.transfer import PooledClassifier  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.experiments._shared import Checkpointed, batch_indices  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision import understanding as U  # noqa: E402
+from gymlab.vision.backbones import build  # noqa: E402
+from gymlab.vision.scenes import load_scenes  # noqa: E402
+from gymlab.vision.transfer import PooledClassifier  # noqa: E402
 
 
 @dataclass

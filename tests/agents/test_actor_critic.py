@@ -4,8 +4,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.actor_critic import A2C
-from agents.buffers import gae
+from gymlab.agents.actor_critic import A2C
+from gymlab.agents.buffers import gae
 
 S, A, GAMMA, P_END = 4, 2, 0.9, 0.25
 rng = np.random.default_rng(0)

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from agents.actor_critic import A2C
-from agents.base import evaluate
-from agents.dqn import DQN
-from agents.ppo import PPO
-from agents.reinforce import REINFORCE
+from gymlab.agents.actor_critic import A2C
+from gymlab.agents.base import evaluate
+from gymlab.agents.dqn import DQN
+from gymlab.agents.ppo import PPO
+from gymlab.agents.reinforce import REINFORCE
 
 SMALL = {A2C: dict(n_envs=2, n_steps=8), PPO: dict(n_envs=2, n_steps=16, batch_size=16, n_epochs=1),
          DQN: dict(buffer_size=500, learning_starts=10, train_freq=16, gradient_steps=2, net_arch=[16]),

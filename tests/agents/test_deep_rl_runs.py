@@ -4,8 +4,8 @@ from pathlib import Path
 
 import torch
 
-from runners import checkpoint
-from runners.loop import resume, run
+from gymlab.runners import checkpoint
+from gymlab.runners.loop import resume, run
 
 COMMON = ["logger.mode=disabled", "progress=false", "eval_episodes=2"]
 

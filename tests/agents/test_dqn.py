@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-import envs.catch  # noqa: F401  (registers gymlab/Catch-v0)
-from agents.dqn import DQN
-from envs.pixels import pixel_env
+import gymlab.envs.catch  # noqa: F401  (registers gymlab/Catch-v0)
+from gymlab.agents.dqn import DQN
+from gymlab.envs.pixels import pixel_env
 
 
 def test_td_target_dqn_and_double_dqn():

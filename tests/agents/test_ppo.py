@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.ppo import PPO
+from gymlab.agents.ppo import PPO
 
 
 def test_ppo_learns_cartpole():

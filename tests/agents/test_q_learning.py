@@ -3,8 +3,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents import QLearning, evaluate_policy, linear_schedule, q_learning
-from envs.tabular import from_gymnasium, make_env, random_mdp
+from gymlab.agents import QLearning, evaluate_policy, linear_schedule, q_learning
+from gymlab.envs.tabular import from_gymnasium, make_env, random_mdp
 
 
 def test_frozenlake_greedy_policy_succeeds_at_least_70_percent():
@@ -61,7 +61,7 @@ def test_q_learning_update_rule_on_a_one_step_env():
     """A bandit-like model whose episode ends after one step: Q(s0, a) -> R(s0, a) exactly with alpha = 1."""
     P = np.zeros((2, 2, 2))
     P[:, :, 1] = 1.0
-    from envs.tabular import TabularMDP
+    from gymlab.envs.tabular import TabularMDP
 
     mdp = TabularMDP(P, np.array([[1.0, 3.0], [0.0, 0.0]]), 0.9, terminal=[1], initial=[1.0, 0.0])
     sol = q_learning(make_env(mdp), episodes=50, alpha=1.0, epsilon=1.0, seed=0)

@@ -3,7 +3,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.reinforce import REINFORCE, discounted_returns
+from gymlab.agents.reinforce import REINFORCE, discounted_returns
 
 MEANS = np.array([1.0, 0.4])  # expected reward of each arm
 LOGITS = torch.tensor([0.3, -0.2])  # the policy's parameters: pi = softmax(LOGITS)

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from agents.sb3 import LinearSchedule, SB3Agent, zoo_hyperparams
-from runners.loop import run
+from gymlab.agents.sb3 import LinearSchedule, SB3Agent, zoo_hyperparams
+from gymlab.runners.loop import run
 
 COMMON = ["logger.mode=disabled", "progress=false", "eval_episodes=2", "gif=false"]
 
@@ -42,7 +42,7 @@ def test_sb3_ppo_runs_through_the_runner(tmp_path):
 
 
 def test_dqn_experiment_refuses_continuous_actions(tmp_path):
-    from runners.errors import GymlabError
+    from gymlab.runners.errors import GymlabError
 
     with pytest.raises(GymlabError, match="dqn does not accept the action space Box.*ppo"):
         run("dqn", COMMON + ["env=Pendulum-v1", f"out={tmp_path}"], quiet=True)

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from runners.errors import GymlabError
-from runners.loop import resume, run
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.loop import resume, run
 
 BASE = ["logger.mode=disabled", "progress=false"]
 

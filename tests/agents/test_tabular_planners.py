@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from agents import (Solution, evaluate_policy, evaluate_q, finite_horizon_value, policy_iteration, solve_mrp,
+from gymlab.agents import (Solution, evaluate_policy, evaluate_q, finite_horizon_value, policy_iteration, solve_mrp,
                     value_iteration)
-from envs.gridworld import gridworld, toward_goal_policy
-from envs.tabular import from_gymnasium, random_mdp
+from gymlab.envs.gridworld import gridworld, toward_goal_policy
+from gymlab.envs.tabular import from_gymnasium, random_mdp
 
 
 def brute_force_value(mdp, policy):

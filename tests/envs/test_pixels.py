@@ -3,9 +3,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs.catch  # noqa: F401
-from envs.catch import Catch
-from envs.pixels import PixelObservation, pixel_env
+import gymlab.envs.catch  # noqa: F401
+from gymlab.envs.catch import Catch
+from gymlab.envs.pixels import PixelObservation, pixel_env
 
 
 def test_catch_frames_are_the_board_at_one_pixel_per_cell():

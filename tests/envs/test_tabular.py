@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from envs.gridworld import gridworld, toward_goal_policy
-from envs.tabular import MRP, TabularMDP, from_gymnasium, make_env, random_mdp
+from gymlab.envs.gridworld import gridworld, toward_goal_policy
+from gymlab.envs.tabular import MRP, TabularMDP, from_gymnasium, make_env, random_mdp
 
 
 def small_mdp():

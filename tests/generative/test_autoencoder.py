@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from generative.autoencoder import (KINDS, Autoencoder, contractive_penalty, corrupt, kl_sparsity, l1_penalty,
+from gymlab.generative.autoencoder import (KINDS, Autoencoder, contractive_penalty, corrupt, kl_sparsity, l1_penalty,
                                     loss)
 
 

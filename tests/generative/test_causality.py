@@ -4,11 +4,11 @@ and the Diagonal BiLSTM must depend on every k' < k (no blind spot)."""
 import pytest
 import torch
 
-from generative.baselines import FVSBN
-from generative.gated_pixelcnn import GatedPixelCNN
-from generative.masked import MaskedConv2d, causal_mask
-from generative.pixelcnn import PixelCNN
-from generative.pixelrnn import PixelRNN, skew, unskew
+from gymlab.generative.baselines import FVSBN
+from gymlab.generative.gated_pixelcnn import GatedPixelCNN
+from gymlab.generative.masked import MaskedConv2d, causal_mask
+from gymlab.generative.pixelcnn import PixelCNN
+from gymlab.generative.pixelrnn import PixelRNN, skew, unskew
 
 
 def dependencies(model, c, h, w, y=None):

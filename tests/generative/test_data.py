@@ -3,9 +3,9 @@ faked here with tiny in-memory datasets (the real files are not shipped)."""
 import pytest
 import torch
 
-import generative.data as gdata
-from runners.loop import run
-from vision.datasets import Dataset, Split
+import gymlab.generative.data as gdata
+from gymlab.runners.loop import run
+from gymlab.vision.datasets import Dataset, Split
 
 
 def fake(name, seed=0, **kw):

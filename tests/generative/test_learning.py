@@ -4,11 +4,11 @@ below an untrained generator's. Runs go through the runner, as a user would star
 import pytest
 import torch
 
-from generative.baselines import IndependentBernoulli
-from generative.data import load, quantize
-from generative.gan import Generator
-from generative.metrics import categorical_nll, fid
-from runners.loop import resume, run
+from gymlab.generative.baselines import IndependentBernoulli
+from gymlab.generative.data import load, quantize
+from gymlab.generative.gan import Generator
+from gymlab.generative.metrics import categorical_nll, fid
+from gymlab.runners.loop import resume, run
 
 QUIET = ["logger.mode=disabled", "progress=false"]
 
@@ -51,7 +51,7 @@ def test_vae_iwae_bound_beats_bernoulli(tmp_path, bernoulli_nats):
 
 
 def test_trained_gan_fid_is_far_below_an_untrained_generator(tmp_path):
-    from runners.experiments.generative import feature_classifier
+    from gymlab.runners.experiments.generative import feature_classifier
 
     s = run("gan", [*QUIET, f"out={tmp_path}"], quiet=True)
     torch.manual_seed(0)

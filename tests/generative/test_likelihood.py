@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from generative.baselines import FVSBN, IndependentBernoulli, IndependentPixels
-from generative.data import binarize, load, to_targets
-from generative.metrics import bits_per_dim, categorical_nll
-from generative.sampling import complete, sample
-from generative.vae import discretized_logistic_log_prob
+from gymlab.generative.baselines import FVSBN, IndependentBernoulli, IndependentPixels
+from gymlab.generative.data import binarize, load, to_targets
+from gymlab.generative.metrics import bits_per_dim, categorical_nll
+from gymlab.generative.sampling import complete, sample
+from gymlab.generative.vae import discretized_logistic_log_prob
 
 
 @pytest.mark.parametrize("levels,bits", [(2, 1.0), (256, 8.0)])
@@ -46,7 +46,7 @@ def test_independent_bernoulli_fit_is_the_closed_form():
 def test_binarized_digits_follow_the_issue_threshold():
     from sklearn.datasets import load_digits
 
-    from vision.datasets import load_digits_split
+    from gymlab.vision.datasets import load_digits_split
 
     raw = load_digits_split(0)
     data = load("digits", seed=0)

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import torch
 
-from generative.data import load
-from generative.metrics import fid, frechet_distance, inception_score, train_classifier
+from gymlab.generative.data import load
+from gymlab.generative.metrics import fid, frechet_distance, inception_score, train_classifier
 
 
 def test_frechet_distance_of_diagonal_gaussians_is_the_closed_form():

@@ -3,8 +3,8 @@ import math
 
 import torch
 
-from generative.data import load
-from generative.vae import VAE, gaussian_kl
+from gymlab.generative.data import load
+from gymlab.generative.vae import VAE, gaussian_kl
 
 
 def _trained_a_little(x):

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from runners.config import RunConfig
-from runners.registry import register
-from vision.datasets import load_digits_split, standardize
+from gymlab.runners.config import RunConfig
+from gymlab.runners.registry import register
+from gymlab.vision.datasets import load_digits_split, standardize
 
 
 @dataclass

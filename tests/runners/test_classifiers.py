@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from runners.errors import GymlabError
-from runners.loop import resume, run
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.loop import resume, run
 
 BASE = ["logger.mode=disabled", "progress=false"]
 
@@ -16,8 +16,8 @@ def _run(name, tmp_path, *extra):
 def test_knn_digits_accuracy_and_cross_validated_k(tmp_path):
     s = _run("knn", tmp_path)
     assert s["eval/accuracy"] >= 0.97
-    from vision.datasets import load_digits_split
-    from vision.knn import cross_validate_k
+    from gymlab.vision.datasets import load_digits_split
+    from gymlab.vision.knn import cross_validate_k
 
     ds = load_digits_split(0)
     k, _ = cross_validate_k(ds.train.x, ds.train.y, [1, 3, 5, 8, 10, 12, 15, 20, 50, 100], 5, "l2", seed=0)
@@ -31,7 +31,7 @@ def test_linear_digits_accuracy(name, tmp_path):
 
 
 def test_l1_regularisation_gives_sparser_weights(tmp_path):
-    from runners.checkpoint import load
+    from gymlab.runners.checkpoint import load
 
     def weights(reg_type):
         _run("softmax", tmp_path / reg_type, f"reg_type={reg_type}", "reg=0.01")
@@ -64,7 +64,7 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
 
 
 def test_standard_datasets_through_the_runner(tmp_path, monkeypatch):
-    from vision import datasets as D
+    from gymlab.vision import datasets as D
 
     monkeypatch.setenv("GYMLAB_DATA", str(tmp_path / "empty"))
     with pytest.raises(GymlabError, match="train-images-idx3-ubyte.gz"):
@@ -88,7 +88,7 @@ def test_standard_datasets_through_the_runner(tmp_path, monkeypatch):
 
 
 def test_knn_state_round_trip(tmp_path):
-    from runners.loop import evaluate_run
+    from gymlab.runners.loop import evaluate_run
 
     s = _run("knn", tmp_path, "k=3", "distance=l1")
     again = evaluate_run(tmp_path / "knn")

@@ -13,7 +13,7 @@ ENV = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
 
 
 def gymlab(*args, cwd, check=False):
-    p = subprocess.run([sys.executable, "-m", "runners.cli", *args], cwd=cwd, env=ENV, capture_output=True,
+    p = subprocess.run([sys.executable, "-m", "gymlab.runners.cli", *args], cwd=cwd, env=ENV, capture_output=True,
                        text=True, timeout=300)
     if check:
         assert p.returncode == 0, p.stderr
@@ -55,7 +55,7 @@ def test_json_prints_only_the_summary_and_list_shows_experiments(tmp_path):
 
 
 def test_ctrl_c_checkpoints_exits_130_and_resume_matches_uninterrupted(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "runners.cli", "run", "softmax", "steps=100000000",
+    proc = subprocess.Popen([sys.executable, "-m", "gymlab.runners.cli", "run", "softmax", "steps=100000000",
                              "eval_every=20", "run_dir=cut", "progress=false"], cwd=tmp_path, env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     latest = tmp_path / "cut" / "checkpoints" / "latest.pt"

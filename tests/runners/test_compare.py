@@ -1,7 +1,7 @@
 import json
 import os
 
-from runners.compare import compare
+from gymlab.runners.compare import compare
 
 
 def test_compare_two_experiments_two_seeds_writes_table_and_plot(tmp_path):

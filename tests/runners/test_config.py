@@ -1,7 +1,7 @@
 import pytest
 
-from runners import config, registry
-from runners.errors import GymlabError
+from gymlab.runners import config, registry
+from gymlab.runners.errors import GymlabError
 
 
 def cfg_cls():

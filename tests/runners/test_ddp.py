@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from runners import checkpoint as ckpt
-from runners import distributed, registry
-from runners.errors import GymlabError
-from runners.loop import run
+from gymlab.runners import checkpoint as ckpt
+from gymlab.runners import distributed, registry
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.loop import run
 
 HERE = Path(__file__).parent
 BASE = ["logger.mode=disabled", "progress=false", "steps=6", "eval_every=3", "batch_size=64", "device=cpu"]

@@ -4,8 +4,8 @@ import json
 import pytest
 import torch
 
-from runners.errors import GymlabError
-from runners.loop import resume, run
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.loop import resume, run
 
 BASE = ["logger.mode=disabled", "progress=false"]
 
@@ -168,7 +168,7 @@ def test_hparam_search_coarse_to_fine(hp_run):
 
 
 def test_train_trial_is_a_usable_function():
-    from runners.experiments.lessons import train_trial
+    from gymlab.runners.experiments.lessons import train_trial
 
     good = train_trial(0.05, 1e-4, 2, seed=0)
     bad = train_trial(50.0, 0.0, 1, seed=0)
@@ -186,7 +186,7 @@ def test_bad_lists_are_one_line_errors(tmp_path):
 def test_digits_crop_augmentation_shifts_the_raw_images():
     import torch.nn.functional as F
 
-    from runners.experiments.lessons import digits
+    from gymlab.runners.experiments.lessons import digits
 
     d = digits(0, "cpu")
     torch.manual_seed(0)

@@ -5,12 +5,12 @@ import math
 import pytest
 import torch
 
-from runners import registry, sanity
-from runners.errors import GymlabError
-from runners.experiments.linear import LinearConfig, Softmax
-from runners.loop import run
-from vision import linear
-from vision.datasets import load_digits_split, standardize
+from gymlab.runners import registry, sanity
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.experiments.linear import LinearConfig, Softmax
+from gymlab.runners.loop import run
+from gymlab.vision import linear
+from gymlab.vision.datasets import load_digits_split, standardize
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import pytest
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 ray = pytest.importorskip("ray", reason="sweeps need Ray Tune: pip install 'gymlab[ray]'")
 
-from runners import sweep  # noqa: E402
-from runners.cli import main as cli  # noqa: E402
-from runners.loop import run  # noqa: E402
+from gymlab.runners import sweep  # noqa: E402
+from gymlab.runners.cli import main as cli  # noqa: E402
+from gymlab.runners.loop import run  # noqa: E402
 
 COMMON = ["steps=60", "eval_every=10", "logger.mode=disabled"]
 
@@ -131,7 +131,7 @@ def test_a_crashed_trial_is_reported_and_an_interrupted_sweep_resumes(ray_sessio
 def test_search_space_syntax_maps_to_tune_distributions():
     import numpy as np
 
-    from runners.registry import get
+    from gymlab.runners.registry import get
 
     space, fixed = sweep.parse_space(get("softmax"), [
         "lr=loguniform(1e-4,1e-1)", "reg=uniform(0,0.01)", "batch_size=randint(16,20)", "data=choice(digits)",

@@ -1,4 +1,4 @@
-from runners import tour as tour_mod
+from gymlab.runners import tour as tour_mod
 
 
 def test_tour_runs_each_listed_experiment_and_prints_a_table(tmp_path, monkeypatch, capsys):

@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-from runners.loop import run
-from runners.wandb_logger import offline_run_dirs, read_offline_run
+from gymlab.runners.loop import run
+from gymlab.runners.wandb_logger import offline_run_dirs, read_offline_run
 
 
 def test_offline_run_holds_history_and_config(tmp_path, monkeypatch):

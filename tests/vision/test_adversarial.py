@@ -2,8 +2,8 @@
 import torch
 import torch.nn.functional as F
 
-from runners.loop import run
-from vision.adversarial import accuracy_vs_epsilon, adversarial_loss, fgsm
+from gymlab.runners.loop import run
+from gymlab.vision.adversarial import accuracy_vs_epsilon, adversarial_loss, fgsm
 
 
 def test_fgsm_equals_analytic_sign_gradient():

@@ -3,9 +3,9 @@ max pooling in VGG, colour jitter in the classifiers' augmentation."""
 import pytest
 import torch
 
-from vision.backbones import build
-from vision.backbones.resnet import BasicBlock
-from vision.regularizers import StochasticDepth
+from gymlab.vision.backbones import build
+from gymlab.vision.backbones.resnet import BasicBlock
+from gymlab.vision.regularizers import StochasticDepth
 
 
 def test_resnet_drop_path_wraps_each_block_with_linearly_decaying_probabilities():
@@ -50,8 +50,8 @@ def test_vgg_fractional_pooling_shrinks_by_one_over_root_two_with_random_regions
 
 
 def test_classifier_options_reach_the_backbones(tmp_path):
-    from runners.errors import GymlabError
-    from runners.loop import run
+    from gymlab.runners.errors import GymlabError
+    from gymlab.runners.loop import run
 
     common = ["steps=3", "eval_every=3", "logger.mode=disabled", "progress=false", "epochs=null"]
     s = run("resnet", [*common, "drop_path=0.2", "jitter=0.3", f"run_dir={tmp_path / 'r'}"], quiet=True)

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from vision.backbones import BACKBONES, build
-from vision.backbones.googlenet import Inception
-from vision.backbones.resnet import BasicBlock
-from vision.layers import halving_plan
+from gymlab.vision.backbones import BACKBONES, build
+from gymlab.vision.backbones.googlenet import Inception
+from gymlab.vision.backbones.resnet import BasicBlock
+from gymlab.vision.layers import halving_plan
 
 SIZES = [(1, 8), (1, 28), (3, 32)]
 MAP = {8: 4, 28: 7, 32: 4}  # feature-map side per input side (32 halves three times, 28 twice)

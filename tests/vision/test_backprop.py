@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from vision import backprop
-from vision.backprop import Node, numerical_gradient
+from gymlab.vision import backprop
+from gymlab.vision.backprop import Node, numerical_gradient
 
 RNG = np.random.default_rng(0)
 
@@ -170,7 +170,7 @@ def test_backward_of_vector_needs_upstream():
 
 
 def test_backprop_experiment_learns_digits(tmp_path):
-    from runners.loop import run
+    from gymlab.runners.loop import run
 
     s = run("backprop", ["logger.mode=disabled", "progress=false", f"out={tmp_path}"], quiet=True)
     assert s["eval/accuracy"] >= 0.95  # chance is 0.10; an untrained net stays near it
@@ -178,7 +178,7 @@ def test_backprop_experiment_learns_digits(tmp_path):
 
 
 def test_backprop_experiment_resume_equals_uninterrupted(tmp_path):
-    from runners.loop import resume, run
+    from gymlab.runners.loop import resume, run
 
     base = ["logger.mode=disabled", "progress=false", "eval_every=20"]
     full = run("backprop", base + ["steps=60", f"run_dir={tmp_path / 'a'}"], quiet=True)
@@ -197,7 +197,7 @@ def test_backprop_experiment_resume_equals_uninterrupted(tmp_path):
 def test_backprop_experiment_passes_the_sanity_checks(tmp_path):
     import json
 
-    from runners.loop import run
+    from gymlab.runners.loop import run
 
     run("backprop", ["logger.mode=disabled", "progress=false", f"run_dir={tmp_path / 'r'}", "sanity=true", "steps=1"],
         quiet=True)

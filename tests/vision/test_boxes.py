@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from vision.boxes import average_precision, batched_nms, box_iou, mean_average_precision, nms
+from gymlab.vision.boxes import average_precision, batched_nms, box_iou, mean_average_precision, nms
 
 
 def random_boxes(g, n, size=50.0):

@@ -5,9 +5,9 @@ import random
 import pytest
 import torch
 
-from runners.loop import run
-from vision.backbones import build
-from vision.captioning import EOS, Captioner, Vocab, beam_decode, bleu, caption_loss, greedy_decode
+from gymlab.runners.loop import run
+from gymlab.vision.backbones import build
+from gymlab.vision.captioning import EOS, Captioner, Vocab, beam_decode, bleu, caption_loss, greedy_decode
 
 
 def test_vocab_round_trip():

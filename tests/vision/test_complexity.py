@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from vision import complexity as C
+from gymlab.vision import complexity as C
 
 
 def _flops(model, x):
@@ -135,7 +135,7 @@ def test_latency_is_measured():
 
 @pytest.mark.parametrize("size,channels", [(8, 1), (28, 1), (32, 3)])
 def test_formulas_hold_on_every_layer_of_every_backbone(size, channels):
-    from vision.backbones import BACKBONES, build
+    from gymlab.vision.backbones import BACKBONES, build
 
     for name in BACKBONES:
         net = build(name, in_channels=channels, image_size=size)
@@ -159,7 +159,7 @@ def test_formula_check_handles_dilation_same_padding_and_flags_nothing_wrong():
 def test_complexity_experiment_table(tmp_path):
     import json
 
-    from runners.loop import run
+    from gymlab.runners.loop import run
 
     s = run("complexity", ["logger.mode=disabled", "progress=false", f"run_dir={tmp_path / 'r'}", "sizes=8",
                            "latency_repeats=1"], quiet=True)
@@ -169,7 +169,7 @@ def test_complexity_experiment_table(tmp_path):
             "dcgan-generator"} <= names
     assert s["eval/models"] == len(rows) == s["steps"]  # one model per step, then done
     assert s["eval/formula_mismatches"] == 0 and s["eval/formula_layers"] > 50
-    from vision.backbones import build
+    from gymlab.vision.backbones import build
 
     resnet = next(r for r in rows if r["model"] == "resnet")
     assert resnet["params"] == sum(p.numel() for p in build("resnet", 1, 8).parameters())

@@ -3,8 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from runners.loop import run
-from vision import compress as C
+from gymlab.runners.loop import run
+from gymlab.vision import compress as C
 
 
 def test_magnitude_masks_keep_the_largest_weights():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from vision import datasets as D
+from gymlab.vision import datasets as D
 
 
 def _write_idx_set(folder, n_train=30, n_test=10, seed=0):

@@ -1,8 +1,8 @@
 """YOLO grid: targets, box parametrisation, decoding, loss at the truth; a detector reaches mAP@0.5 >= 0.7."""
 import torch
 
-from runners.loop import run
-from vision.detection import decode, encode_targets, yolo_loss
+from gymlab.runners.loop import run
+from gymlab.vision.detection import decode, encode_targets, yolo_loss
 
 
 def logit(p):
@@ -53,7 +53,7 @@ def test_detector_reaches_map50(tmp_path):
 
 def test_resume_equals_uninterrupted(tmp_path):
     """Experiment-level resume: 3 steps, state_dict, a fresh experiment loads it and does 3 more."""
-    from runners import config, registry
+    from gymlab.runners import config, registry
 
     for name, extra in [("detector", []), ("segmenter", ["width=4"]), ("captioning", ["width=4", "hidden=16"]),
                         ("compress", ["dense_steps=2", "retrain_steps=1", "share_steps=1", "sparsities=0.5,0.8"])]:

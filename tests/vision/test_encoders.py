@@ -1,7 +1,7 @@
 """Conv encoders: shapes, channel layouts, uint8 scaling."""
 import torch
 
-from vision.encoders import ConvEncoder, NatureCNN, to_chw_float
+from gymlab.vision.encoders import ConvEncoder, NatureCNN, to_chw_float
 
 
 def test_conv_encoder_accepts_both_layouts_and_agrees():

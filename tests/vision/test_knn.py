@@ -3,8 +3,8 @@ import pytest
 import torch
 from sklearn.neighbors import KNeighborsClassifier
 
-from vision.datasets import load_digits_split
-from vision.knn import KNearestNeighbor, cross_validate_k, integer_grid, majority_vote, pairwise_distances
+from gymlab.vision.datasets import load_digits_split
+from gymlab.vision.knn import KNearestNeighbor, cross_validate_k, integer_grid, majority_vote, pairwise_distances
 
 
 @pytest.fixture(scope="module")

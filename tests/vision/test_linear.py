@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from vision import linear
-from vision.gradcheck import gradcheck, numerical_gradient, relative_error
+from gymlab.vision import linear
+from gymlab.vision.gradcheck import gradcheck, numerical_gradient, relative_error
 
 
 def _problem(seed=0, n=40, d=12, c=5):

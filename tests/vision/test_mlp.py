@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from vision.mlp import ACTIVATIONS, MLP, Maxout, init_std
+from gymlab.vision.mlp import ACTIVATIONS, MLP, Maxout, init_std
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vision.optim import OPTIMIZERS, make_optimizer, make_scheduler
+from gymlab.vision.optim import OPTIMIZERS, make_optimizer, make_scheduler
 
 
 def _quadratic_run(name, lr, steps=200):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vision.preprocess import augment_batch, fit_normalization
+from gymlab.vision.preprocess import augment_batch, fit_normalization
 
 
 def test_per_channel_and_mean_image_statistics():

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vision.recurrent import LSTM, RNN, LSTMCell, RNNCell
+from gymlab.vision.recurrent import LSTM, RNN, LSTMCell, RNNCell
 
 
 @pytest.mark.parametrize("batch_first", [True, False])

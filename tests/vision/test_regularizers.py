@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vision import regularizers as R
+from gymlab.vision import regularizers as R
 
 
 def test_max_norm_bounds_every_row_and_keeps_directions():

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from runners.loop import run
-from vision import rnn_gradients as rg
+from gymlab.runners.loop import run
+from gymlab.vision import rnn_gradients as rg
 
 
 def test_scaled_orthogonal_has_every_singular_value_equal_to_the_radius():
@@ -88,7 +88,7 @@ def test_experiment_measures_the_grid_and_trains(tmp_path):
 
 
 def test_experiment_offers_the_sanity_protocol(tmp_path):
-    from runners import registry, sanity
+    from gymlab.runners import registry, sanity
 
     exp = registry.get("rnn-gradients").cls()
     cfg = exp.Config(T=5, grid_T=[1], grid_radii=[1.0])

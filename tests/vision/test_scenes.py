@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from vision.scenes import INK, caption, load_scenes
+from gymlab.vision.scenes import INK, caption, load_scenes
 
 
 def test_deterministic_and_consistent():

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from runners.loop import run
-from vision.segmentation import SegNet, confusion_matrix, iou_per_class, max_unpool2d, mean_iou, pixel_accuracy
+from gymlab.runners.loop import run
+from gymlab.vision.segmentation import SegNet, confusion_matrix, iou_per_class, max_unpool2d, mean_iou, pixel_accuracy
 
 
 def test_max_unpool_puts_values_back_at_the_max():

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from runners.loop import resume, run
-from vision import style as st
+from gymlab.runners.loop import resume, run
+from gymlab.vision import style as st
 
 SIZE = 48
 
@@ -103,7 +103,7 @@ def test_deepdream_resumes_exactly(tmp_path):
 
 
 def test_bad_photo_is_a_clear_error(tmp_path):
-    from runners.errors import GymlabError
+    from gymlab.runners.errors import GymlabError
 
     with pytest.raises(GymlabError, match="valid: astronaut"):
         run("texture", ["style=lena", "logger.mode=disabled", "progress=false", f"run_dir={tmp_path}"], quiet=True)

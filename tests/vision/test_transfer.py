@@ -1,9 +1,9 @@
 """Transfer learning: what trains in each method; with few labels pretrained features beat scratch."""
 import torch
 
-from runners.loop import run
-from vision.backbones import build
-from vision.transfer import PooledClassifier, for_target, param_groups, place_digits, train_mode
+from gymlab.runners.loop import run
+from gymlab.vision.backbones import build
+from gymlab.vision.transfer import PooledClassifier, for_target, param_groups, place_digits, train_mode
 
 
 def test_methods_train_the_right_parameters():

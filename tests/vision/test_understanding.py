@@ -4,8 +4,8 @@ feature-space neighbours beat pixel-space ones."""
 import pytest
 import torch
 
-from runners.loop import run
-from vision.understanding import class_visualization, nearest_neighbours, neighbour_accuracy, occlusion, saliency
+from gymlab.runners.loop import run
+from gymlab.vision.understanding import class_visualization, nearest_neighbours, neighbour_accuracy, occlusion, saliency
 
 
 class Linear2D(torch.nn.Module):

@@ -2,7 +2,7 @@
 
 Every backbone is an ``nn.Module`` with the same interface (``vision.layers.Backbone``)::
 
-    from vision.backbones import build
+    from gymlab.vision.backbones import build
     net = build("resnet", in_channels=1, image_size=8, num_classes=10)   # extra kwargs go to the class
     scores = net(x)              # (N, num_classes)
     fmap = net.features(x)       # (N, net.feature_dim, net.feature_size, net.feature_size): detection heads
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from vision.backbones.alexnet import AlexNet
-from vision.backbones.googlenet import GoogLeNet, Inception
-from vision.backbones.resnet import BasicBlock, ResNet
-from vision.backbones.vgg import VGG
+from gymlab.vision.backbones.alexnet import AlexNet
+from gymlab.vision.backbones.googlenet import GoogLeNet, Inception
+from gymlab.vision.backbones.resnet import BasicBlock, ResNet
+from gymlab.vision.backbones.vgg import VGG
 
 BACKBONES = {"alexnet": AlexNet, "vgg": VGG, "googlenet": GoogLeNet, "resnet": ResNet}
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from vision.layers import Backbone, conv_bn_relu, halving_plan, he_init_
+from gymlab.vision.layers import Backbone, conv_bn_relu, halving_plan, he_init_
 
 
 class AlexNet(Backbone):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vision.layers import Backbone, conv_bn_relu, halving_plan, he_init_
+from gymlab.vision.layers import Backbone, conv_bn_relu, halving_plan, he_init_
 
 # (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj) of GoogLeNet's 3a, 3b, 4a, 4b
 _CONFIG = {"3a": (64, 96, 128, 16, 32, 32), "3b": (128, 128, 192, 32, 96, 64),

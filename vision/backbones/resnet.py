@@ -24,8 +24,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from vision.layers import Backbone, conv_bn_relu, halving_plan, he_init_
-from vision.regularizers import StochasticDepth, linear_decay
+from gymlab.vision.layers import Backbone, conv_bn_relu, halving_plan, he_init_
+from gymlab.vision.regularizers import StochasticDepth, linear_decay
 
 
 class BasicBlock(nn.Module):

@@ -19,7 +19,7 @@ from torch import nn
 
 FRACTIONAL_RATIO = 2 ** -0.5
 
-from vision.layers import Backbone, conv_bn_relu, halving_plan, he_init_
+from gymlab.vision.layers import Backbone, conv_bn_relu, halving_plan, he_init_
 
 
 class VGG(Backbone):

@@ -6,5 +6,5 @@ eval/bits_per_dim; the VAE's are its IWAE bound (eval/iwae_nats, eval/elbo_nats 
 log p(x) themselves). Samples of every model are scored by a digits-FID (eval/fid) and an inception
 score on the features of a small classifier trained on the same training images.
 """
-from runners.experiments.generative import autoencoders, autoregressive, gan, vae  # noqa: F401
-from runners.experiments.generative.common import feature_classifier  # noqa: F401
+from gymlab.runners.experiments.generative import autoencoders, autoregressive, gan, vae  # noqa: F401
+from gymlab.runners.experiments.generative.common import feature_classifier  # noqa: F401

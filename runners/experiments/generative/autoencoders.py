@@ -11,10 +11,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from generative import autoencoder as ae  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
-from runners.experiments.generative.common import GenConfig, Generative, curve, grid, latent_plot, upscale  # noqa: E402
+from gymlab.generative import autoencoder as ae  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiments.generative.common import GenConfig, Generative, curve, grid, latent_plot, upscale  # noqa: E402
 
 
 _AE_LAMBDA = {"undercomplete": 0.0, "denoising": 0.0, "sparse-l1": 0.05, "sparse-kl": 0.5, "contractive": 0.05}

@@ -9,14 +9,14 @@ import matplotlib
 matplotlib.use("Agg")
 import torch  # noqa: E402
 
-from generative import metrics  # noqa: E402
-from generative.gated_pixelcnn import GatedPixelCNN  # noqa: E402
-from generative.pixelcnn import PixelCNN  # noqa: E402
-from generative.pixelrnn import PixelRNN  # noqa: E402
-from generative.sampling import complete, sample  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
-from runners.experiments.generative.common import GenConfig, Generative, curve, grid, upscale  # noqa: E402
+from gymlab.generative import metrics  # noqa: E402
+from gymlab.generative.gated_pixelcnn import GatedPixelCNN  # noqa: E402
+from gymlab.generative.pixelcnn import PixelCNN  # noqa: E402
+from gymlab.generative.pixelrnn import PixelRNN  # noqa: E402
+from gymlab.generative.sampling import complete, sample  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiments.generative.common import GenConfig, Generative, curve, grid, upscale  # noqa: E402
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Autoregressive(Generative):
 
     def sanity_model(self):
         """What `sanity=true` checks (runners.sanity): NLL per dimension, log(levels) nats when untrained."""
-        from runners.sanity import SanityModel
+        from gymlab.runners.sanity import SanityModel
 
         loss = lambda m, x, y: metrics.categorical_nll(m(x, self._y(y)).float(), x, self.levels).mean() / self.dims  # noqa: E731
         return SanityModel(self.net, loss, self.xtr, self.ytr, math.log(self.levels),

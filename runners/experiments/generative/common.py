@@ -13,10 +13,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from generative import data as gdata  # noqa: E402
-from generative import metrics  # noqa: E402
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
+from gymlab.generative import data as gdata  # noqa: E402
+from gymlab.generative import metrics  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
 
 _CLASSIFIERS: dict = {}  # (data, size, seed, steps) -> the FID classifier, trained once a process
 

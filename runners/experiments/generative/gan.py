@@ -8,11 +8,11 @@ import matplotlib
 matplotlib.use("Agg")
 import torch  # noqa: E402
 
-from generative import data as gdata  # noqa: E402
-from generative.gan import Discriminator, Generator, discriminator_loss, generator_loss  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
-from runners.experiments.generative.common import GenConfig, Generative, curve, grid, upscale  # noqa: E402
+from gymlab.generative import data as gdata  # noqa: E402
+from gymlab.generative.gan import Discriminator, Generator, discriminator_loss, generator_loss  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiments.generative.common import GenConfig, Generative, curve, grid, upscale  # noqa: E402
 
 
 @dataclass

@@ -8,10 +8,10 @@ import matplotlib
 matplotlib.use("Agg")
 import torch  # noqa: E402
 
-from generative import metrics  # noqa: E402
-from generative.vae import VAE  # noqa: E402
-from runners.registry import register  # noqa: E402
-from runners.experiments.generative.common import GenConfig, Generative, curve, grid, latent_plot, upscale  # noqa: E402
+from gymlab.generative import metrics  # noqa: E402
+from gymlab.generative.vae import VAE  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiments.generative.common import GenConfig, Generative, curve, grid, latent_plot, upscale  # noqa: E402
 
 
 @dataclass

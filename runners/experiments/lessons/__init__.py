@@ -19,7 +19,7 @@ metrics are logged as ``eval/<variant>/<metric>``, and ``eval/accuracy`` is the 
 variant with the best validation accuracy. A variant whose loss turns non-finite (the too-high
 learning rate, say) stops training and reports ``eval/<variant>/diverged = 1`` instead of ending the run.
 """
-from runners.experiments.lessons import (activations, batchnorm, hparam_search, init_activations,  # noqa: F401
+from gymlab.runners.experiments.lessons import (activations, batchnorm, hparam_search, init_activations,  # noqa: F401
                                           optimizers, regularization)
-from runners.experiments.lessons.hparam_search import train_trial  # noqa: F401
-from runners.experiments.lessons.race import digits  # noqa: F401
+from gymlab.runners.experiments.lessons.hparam_search import train_trial  # noqa: F401
+from gymlab.runners.experiments.lessons.race import digits  # noqa: F401

@@ -14,11 +14,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision.mlp import MLP  # noqa: E402
-from runners.experiments.lessons.race import Digits, digits, weight_params, accuracy  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision.mlp import MLP  # noqa: E402
+from gymlab.runners.experiments.lessons.race import Digits, digits, weight_params, accuracy  # noqa: E402
 
 
 @dataclass
@@ -95,7 +95,7 @@ class HparamSearch:
 
     def sanity_model(self):
         """The runner's sanity=true checks on the trials' network (its lr probe: the decade to search around)."""
-        from runners.sanity import SanityModel
+        from gymlab.runners.sanity import SanityModel
 
         torch.manual_seed(self.cfg.seed)
         net = MLP(64, (self.cfg.width,), 10, activation="relu", init="he").to(self.data.xtr.device)

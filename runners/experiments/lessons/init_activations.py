@@ -11,11 +11,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision.mlp import INITS, MLP  # noqa: E402
-from runners.experiments.lessons.race import split_list, layer_stats, Race, raw_model  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision.mlp import INITS, MLP  # noqa: E402
+from gymlab.runners.experiments.lessons.race import split_list, layer_stats, Race, raw_model  # noqa: E402
 
 
 @dataclass

@@ -11,12 +11,12 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision.mlp import MLP  # noqa: E402
-from vision.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler  # noqa: E402
-from runners.experiments.lessons.race import split_list, Race  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision.mlp import MLP  # noqa: E402
+from gymlab.vision.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler  # noqa: E402
+from gymlab.runners.experiments.lessons.race import split_list, Race  # noqa: E402
 
 
 @dataclass

@@ -16,11 +16,11 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from runners.errors import GymlabError  # noqa: E402
-from vision.datasets import load_digits_split, standardize  # noqa: E402
-from vision.layers import inference  # noqa: E402
-from vision.mlp import MLP  # noqa: E402
-from vision.regularizers import random_crop  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.vision.datasets import load_digits_split, standardize  # noqa: E402
+from gymlab.vision.layers import inference  # noqa: E402
+from gymlab.vision.mlp import MLP  # noqa: E402
+from gymlab.vision.regularizers import random_crop  # noqa: E402
 
 
 
@@ -210,7 +210,7 @@ class Race:
 
     def sanity_model(self):
         """The runner's sanity=true checks (runners/sanity.py) on the first variant."""
-        from runners.sanity import SanityModel
+        from gymlab.runners.sanity import SanityModel
 
         first = next(iter(self.models.values()))
         return SanityModel(first, lambda m, x, y: F.cross_entropy(m(x), y), self.data.xtr, self.data.ytr,

@@ -13,12 +13,12 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from runners.config import RunConfig  # noqa: E402
-from runners.errors import GymlabError  # noqa: E402
-from runners.registry import register  # noqa: E402
-from vision.mlp import MLP  # noqa: E402
-from vision.regularizers import DropConnectLinear, apply_max_norm_  # noqa: E402
-from runners.experiments.lessons.race import split_list, weight_params, accuracy, data_loss, Race  # noqa: E402
+from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.registry import register  # noqa: E402
+from gymlab.vision.mlp import MLP  # noqa: E402
+from gymlab.vision.regularizers import DropConnectLinear, apply_max_norm_  # noqa: E402
+from gymlab.runners.experiments.lessons.race import split_list, weight_params, accuracy, data_loss, Race  # noqa: E402
 
 
 @dataclass

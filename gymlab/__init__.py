@@ -1,0 +1,31 @@
+"""gymlab: every model of a deep-learning course as a runnable, tested, measured experiment.
+
+One import package. Its subpackages are the repository's top-level folders:
+
+    gymlab.envs        environments: the tabular MDP model, our gymnasium envs, wrappers, vector envs
+    gymlab.vision      the shared PyTorch library: layers, backbones, datasets, classifiers, ...
+    gymlab.agents      planners and learners with Stable-Baselines3's agent API
+    gymlab.generative  PixelRNN, PixelCNN, autoencoders, VAE, GAN
+    gymlab.runners     the common runner: registry, config, loop, checkpoints, W&B, CLI, sweeps
+
+Importing ``gymlab`` is cheap (no torch); the entry points below load on first use.
+"""
+from importlib import import_module
+
+__version__ = "0.2.0"
+
+# name -> (module, attribute): resolved lazily so that `import gymlab` and `gymlab --help` stay fast.
+_LAZY = {
+    "register": ("gymlab.runners.registry", "register"),
+    "run": ("gymlab.runners.loop", "run"),
+    "GymlabError": ("gymlab.runners.errors", "GymlabError"),
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(import_module(module), attr)
+    raise AttributeError(f"module 'gymlab' has no attribute {name!r}")
