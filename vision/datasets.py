@@ -8,7 +8,9 @@ MNIST, Fashion-MNIST and CIFAR-10 from their standard files, without torchvision
 
 Files live in a cache folder, ``<root>/<name>/`` with ``root`` = the ``root=`` argument, else
 ``$GYMLAB_DATA``, else ``~/.cache/gymlab/data``. Missing files are downloaded (urllib) from the
-first mirror that answers and checked against their published MD5; offline with no files,
+first mirror that answers and checked against their published MD5, or, for MNIST, against the
+SHA-256 of the official decompressed IDX bytes (so a re-compressed mirror verifies); a corrupt file
+fails with one ValueError that names it. Offline with no files,
 ``FileNotFoundError`` names the files and the folder to put them in.
 
 Formats:
@@ -28,7 +30,8 @@ import os
 import pickle
 import tarfile
 import urllib.request
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -102,9 +105,10 @@ class Source:
 
     name: str
     mirrors: list
-    files: dict  # file name -> md5
+    files: dict  # file name -> md5 (of the file as published: the .gz for IDX files)
     archive: Optional[tuple] = None  # (file name, md5)
     subdir: str = ""
+    content: dict = field(default_factory=dict)  # .gz file name -> sha256 of its decompressed bytes
 
 
 _IDX = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
@@ -113,7 +117,13 @@ SOURCES = {
     "mnist": Source("mnist", ["https://ossci-datasets.s3.amazonaws.com/mnist/",
                               "http://yann.lecun.com/exdb/mnist/"],
                     dict(zip(_IDX, ["f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
-                                    "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"]))),
+                                    "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"])),
+                    # SHA-256 of the official decompressed IDX bytes: a re-compressed mirror verifies too
+                    content=dict(zip(_IDX, [
+                        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"]))),
     "fashion-mnist": Source("fashion-mnist", ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
                                               "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"],
                             dict(zip(_IDX, ["8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
@@ -153,6 +163,34 @@ def check_md5(path, expected: str) -> None:
         raise ValueError(f"checksum mismatch for {path}: md5 {got}, expected {expected}; delete it and retry")
 
 
+def content_sha256(path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a gzipped file's decompressed bytes; ValueError (one line, with the path) when it
+    does not decompress."""
+    h = hashlib.sha256()
+    try:
+        with gzip.open(path, "rb") as f:
+            for block in iter(lambda: f.read(chunk), b""):
+                h.update(block)
+    except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
+        raise ValueError(f"{path} does not decompress ({type(e).__name__}: {e}); delete it and retry") from None
+    return h.hexdigest()
+
+
+def verify_file(path, md5: str, sha256: Optional[str] = None) -> None:
+    """Accept ``path`` when its MD5 is the published ``md5`` or, for a gzipped file with a known
+    ``sha256`` of its decompressed bytes, when those bytes are the published content (a mirror that
+    re-compressed the same data). Else one ValueError naming the path."""
+    got = md5sum(path)
+    if got == md5:
+        return
+    if sha256 is None:
+        raise ValueError(f"checksum mismatch for {path}: md5 {got}, expected {md5}; delete it and retry")
+    content = content_sha256(path)
+    if content != sha256:
+        raise ValueError(f"checksum mismatch for {path}: md5 {got} (expected {md5}) and decompressed sha256 "
+                         f"{content} (expected {sha256}); delete it and retry")
+
+
 def _download(url: str, dest: Path, timeout: float = 60.0) -> None:
     part = dest.with_name(dest.name + ".part")
     with urllib.request.urlopen(url, timeout=timeout) as r, open(part, "wb") as f:
@@ -161,7 +199,7 @@ def _download(url: str, dest: Path, timeout: float = 60.0) -> None:
     part.replace(dest)
 
 
-def _fetch_file(name: str, md5: str, folder: Path, mirrors: list) -> Optional[str]:
+def _fetch_file(name: str, md5: str, folder: Path, mirrors: list, sha256: Optional[str] = None) -> Optional[str]:
     """Download ``name`` into ``folder`` from the first mirror that works; return the last error or None."""
     error = None
     for mirror in mirrors:
@@ -171,7 +209,9 @@ def _fetch_file(name: str, md5: str, folder: Path, mirrors: list) -> Optional[st
         except OSError as e:  # URLError, HTTPError, timeouts and file errors are all OSErrors
             error = f"{mirror + name}: {e}"
             continue
-        if md5sum(dest) != md5:
+        try:
+            verify_file(dest, md5, sha256)
+        except ValueError:
             dest.unlink()
             error = f"{mirror + name}: checksum mismatch"
             continue
@@ -202,7 +242,7 @@ def fetch(source: Source, root=None, download: bool = True, verify: bool = True)
                     tar.extractall(folder, filter="data")
         else:
             for n in missing:
-                error = _fetch_file(n, source.files[n], folder, source.mirrors) or error
+                error = _fetch_file(n, source.files[n], folder, source.mirrors, source.content.get(n)) or error
         missing = [n for n in source.files if not (target / n).exists()]
     if missing:
         what = (f"{source.archive[0]} (or its {source.subdir}/ folder)" if source.archive
@@ -213,7 +253,7 @@ def fetch(source: Source, root=None, download: bool = True, verify: bool = True)
             f"{source.mirrors[0]} into {folder}, or point root= / $GYMLAB_DATA at a folder that has them")
     if verify:
         for n, md5 in source.files.items():
-            check_md5(target / n, md5)
+            verify_file(target / n, md5, source.content.get(n))
     return target
 
 

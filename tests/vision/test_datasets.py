@@ -120,3 +120,35 @@ def test_digits_split_is_stratified_and_fixed_by_seed():
     assert len(a.train) + len(a.val) + len(a.test) == 1797
     counts = a.test.y.bincount()
     assert counts.max() - counts.min() <= 2
+
+
+def test_recompressed_file_verifies_by_decompressed_sha256(tmp_path, monkeypatch):
+    """A mirror that re-gzipped the official bytes: its .gz MD5 differs, the decompressed SHA-256 matches."""
+    import hashlib
+
+    arrays, md5 = _write_idx_set(tmp_path / "official")
+    content = {n: hashlib.sha256(gzip.decompress((tmp_path / "official" / n).read_bytes())).hexdigest() for n in md5}
+    mirror = tmp_path / "cache" / "mnist"
+    mirror.mkdir(parents=True)
+    for n in md5:  # same IDX bytes, another compression level and timestamp: another .gz
+        raw = gzip.decompress((tmp_path / "official" / n).read_bytes())
+        (mirror / n).write_bytes(gzip.compress(raw, compresslevel=1, mtime=12345))
+        assert D.md5sum(mirror / n) != md5[n]
+    monkeypatch.setitem(D.SOURCES, "mnist", D.Source("mnist", [], md5, content=content))
+    ds = D.load("mnist", root=tmp_path / "cache", download=False)
+    np.testing.assert_allclose(ds.test.x[:, 0].numpy() * 255, arrays[D._IDX[2]], atol=1e-3)
+    # without the content hash, the MD5 alone rejects the re-compressed file
+    monkeypatch.setitem(D.SOURCES, "mnist", D.Source("mnist", [], md5))
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        D.load("mnist", root=tmp_path / "cache", download=False)
+    monkeypatch.setitem(D.SOURCES, "mnist", D.Source("mnist", [], md5, content=content))
+    # other decompressed bytes (one pixel changed), a truncated gzip, junk: one line naming the file
+    raw = bytearray(gzip.decompress((mirror / D._IDX[2]).read_bytes()))
+    raw[-1] ^= 1
+    (mirror / D._IDX[2]).write_bytes(gzip.compress(bytes(raw)))
+    for bad in (None, (tmp_path / "official" / D._IDX[2]).read_bytes()[:-20], b"junk"):
+        if bad is not None:
+            (mirror / D._IDX[2]).write_bytes(bad)
+        with pytest.raises(ValueError) as e:
+            D.load("mnist", root=tmp_path / "cache", download=False)
+        assert str(mirror / D._IDX[2]) in str(e.value) and "\n" not in str(e.value)
