@@ -10,7 +10,11 @@ the (chunk, n_train) distance block stays under ``memory_mb``:
          neighbours are ranked by ||b||^2 - 2 a.b, as ||a||^2 is the same for every candidate)
 
 Three kernels compute the L2 ranking (``kernel="auto"`` picks one at ``fit``; all give the neighbours
-of the float32 formula above):
+of the float32 formula above). Whether a low-precision kernel is faster depends on the CPU, not on the
+data: ``torch._int_mm`` is ~5x a float32 multiply with AVX512-VNNI and ~100x *slower* on an AVX2-only
+AMD EPYC (1000x784 by 784x4096: 11.4 s against 0.10 s). So ``auto`` takes int8 or bf16 only where a
+one-off micro-benchmark (``kernel_speedup``: a chunk's multiply, combine, search and refinement, on the
+data's feature count, cached for the process) finds it clearly faster than float32; otherwise float32:
 
     int8   images on a grid of at most 256 levels (pixels 0..255 or k/255, digits' k/16): their grid codes,
            centred on 0 (a shift and a scale: the same neighbours), fit in int8, and one int8 multiply with int32
@@ -36,6 +40,7 @@ API::
 
     knn = KNearestNeighbor(k=3, metric="l2").fit(X_train, y_train)   # X: (N, ...) array or tensor
     knn.kernel                               # which kernel fit chose: "int8", "bf16" or "fp32"
+    kernel_speedup("int8", 784, n_train=60_000)   # the measured speed-up behind that choice (probed once a process)
     y_pred = knn.predict(X_test)             # numpy in, numpy out; tensor in, tensor out
     dist, idx = knn.kneighbors(X_test)       # (M, k) distances and training indices, nearest first
     best_k, acc = cross_validate_k(X, y, ks=(1, 3, 5, 8, 10), folds=5, metric="l2")   # acc: {k: fold accuracies}
@@ -51,6 +56,10 @@ import torch
 METRICS = ("l1", "l2")
 KERNELS = ("auto", "int8", "bf16", "fp32")
 BF16_MIN_WORK = 2**22  # n_train x features below which bf16 screening does not pay for its refinement
+# measured speed-up over float32 (``kernel_speedup``, which includes bf16's refinement) that a kernel must
+# show for ``auto`` to take it: a margin over timing noise, as a wrong pick costs more than a missed one
+MIN_SPEEDUP = {"int8": 1.3, "bf16": 1.3}
+_PROBES: dict[tuple, tuple[float, float, float]] = {}  # kernel_speedup's measured costs, one probe per process
 
 
 def _as_tensor(x, dtype) -> torch.Tensor:
@@ -86,6 +95,87 @@ def integer_grid(X: torch.Tensor, sample_rows: int = 256) -> tuple[float, float,
         return None
     q = (X - lo) / step
     return (lo, step, levels) if bool(((q - q.round()).abs() < 1e-3).all()) else None
+
+
+def _best_time(fn, repeats: int = 3) -> float:
+    import time
+    fn()  # warm-up: first touch of the output, oneDNN's kernel selection
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _probe(kernel: str, features: int, device: torch.device, candidates: int, rows: int = 256,
+           n_probe: int = 2048) -> tuple[float, float, float]:
+    """Measured seconds: the float32 and ``kernel`` blocks per (query, training point) pair (multiply,
+    combine, search: they grow with n_train), and ``kernel``'s extra per query that does not grow with
+    n_train (bf16: gathering its candidates and re-ranking them in float32; int8: none)."""
+    gen = torch.Generator().manual_seed(0)
+    a8 = torch.randint(-128, 128, (rows, features), dtype=torch.int8, generator=gen).to(device)
+    b8 = torch.randint(-128, 128, (n_probe, features), dtype=torch.int8, generator=gen).to(device)
+    a, b = a8.float(), b8.float()
+    norms = (b * b).sum(1)
+    d = torch.empty(rows, n_probe, device=device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    def fp32():  # what kneighbors does per chunk in float32 (k=1)
+        torch.addmm(norms, a, b.T, beta=1.0, alpha=-2.0, out=d).min(1)
+        sync()
+
+    def nothing():
+        pass
+
+    extra = nothing
+    if kernel == "int8":
+        dot, bT = torch.empty(rows, n_probe, dtype=torch.int32, device=device), b8.T
+
+        def block():
+            torch.add(norms, torch._int_mm(a8, bT, out=dot), alpha=-2, out=d).min(1)
+            sync()
+    elif kernel == "bf16":
+        dot, a16, bT = torch.empty(rows, n_probe, dtype=torch.bfloat16, device=device), a.bfloat16(), b.bfloat16().T
+        m = min(candidates, n_probe)
+        cidx = torch.randint(0, n_probe, (rows, m), generator=gen).to(device)
+        cand = torch.empty(rows * m, features, device=device)
+
+        def block():
+            torch.add(norms, torch.mm(a16, bT, out=dot), alpha=-2.0, out=d)
+            torch.topk(d, m, dim=1, largest=False, sorted=True)
+            sync()
+
+        def extra():  # gather the candidates and re-rank them in float32
+            c = torch.index_select(b, 0, cidx.reshape(-1), out=cand).view(rows, m, -1)
+            torch.topk(norms[cidx] - 2.0 * torch.bmm(c, a[:, :, None]).squeeze(2), 1, dim=1, largest=False)
+            sync()
+    else:
+        raise ValueError(f"no probe for kernel {kernel!r}")
+    t = {f: math.inf for f in (fp32, block, extra)} if extra is not nothing else {fp32: math.inf, block: math.inf}
+    for _ in range(2):  # interleaved, best of each: a busy machine slows all of them, not one
+        for f in t:
+            t[f] = min(t[f], _best_time(f))
+    return t[fp32] / (rows * n_probe), t[block] / (rows * n_probe), t.get(extra, 0.0) / rows
+
+
+def kernel_speedup(kernel: str, features: int, device: str | torch.device = "cpu", n_train: int = 60_000,
+                   candidates: int = 128) -> float:
+    """How many times faster ``kernel`` ("int8" or "bf16") finds the nearest of ``n_train`` training points
+    than float32 does, measured on this machine: one chunk's multiply, its combine with the squared norms
+    and the nearest's search, as ``kneighbors`` does them (bf16: with its top-``candidates`` search and
+    the float32 refinement of the candidates, which on a CPU with AVX512-BF16 but no AMX can eat its 2-3x
+    faster multiply). The costs are probed once per (kernel, device, features, threads, candidates) and
+    cached for the process (~0.1-0.5 s at MNIST's 784 features); 0.0 where the kernel does not run."""
+    device = torch.device(device)
+    key = (kernel, str(device), int(features), torch.get_num_threads(), int(candidates))
+    if key not in _PROBES:
+        try:
+            _PROBES[key] = _probe(kernel, int(features), device, int(candidates))
+        except (RuntimeError, NotImplementedError):  # e.g. no int8 multiply for this device or build
+            _PROBES[key] = (1.0, math.inf, 0.0)
+    fp32, block, extra = _PROBES[key]
+    return fp32 * n_train / (block * n_train + extra)
 
 
 def majority_vote(neighbor_labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -135,11 +225,16 @@ class KNearestNeighbor:
         X, want = self.X_train, self.requested_kernel
         l2_f32 = self.metric == "l2" and X.dtype == torch.float32
         self.grid = integer_grid(X) if l2_f32 and self.device.type == "cpu" and want in ("auto", "int8") else None
-        bf16_fast = self.device.type == "cuda" and torch.cuda.is_bf16_supported() or \
-            self.device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-        if want == "auto":
-            return "int8" if self.grid is not None else "bf16" if l2_f32 and bf16_fast and \
-                X.shape[0] * X.shape[1] >= BF16_MIN_WORK and X.shape[0] > self.candidates else "fp32"
+        if want == "auto":  # by measured speed on this machine, never by the data alone
+            fast = lambda kernel: kernel_speedup(kernel, X.shape[1], self.device, len(X), self.candidates) \
+                >= MIN_SPEEDUP[kernel]  # noqa: E731
+            if self.grid is not None and fast("int8"):
+                return "int8"
+            bf16_ok = self.device.type == "cpu" or torch.cuda.is_bf16_supported()
+            if l2_f32 and bf16_ok and X.shape[0] * X.shape[1] >= BF16_MIN_WORK and X.shape[0] > self.candidates \
+                    and fast("bf16"):
+                return "bf16"
+            return "fp32"
         if want == "int8" and self.grid is None:
             raise ValueError("kernel='int8' needs L2, float32 on CPU and training values on a grid of at most 256 "
                              "levels (e.g. image pixels); use kernel='auto' or 'fp32'")

@@ -101,12 +101,12 @@ def test_integer_grid_finds_pixel_grids():
 @pytest.mark.parametrize("k", [1, 4])
 def test_int8_kernel_gives_the_float32_neighbours(digits, k):
     xtr, ytr, xte, _ = digits  # digits are k/16: a 17-level grid
-    fast = KNearestNeighbor(k).fit(xtr, ytr)
+    fast = KNearestNeighbor(k, kernel="int8").fit(xtr, ytr)
     assert fast.kernel == "int8" and fast.grid[2] == 16
     _same_neighbours(fast, xtr, ytr, xte, k)
     rng = np.random.default_rng(1)  # 8-bit pixels, as in MNIST and CIFAR
     xtr8, xq8 = rng.integers(0, 256, (500, 100)).astype(np.float32), rng.integers(0, 256, (40, 100)).astype(np.float32)
-    fast = KNearestNeighbor(k, memory_mb=0.05).fit(xtr8, ytr[:500])
+    fast = KNearestNeighbor(k, memory_mb=0.05, kernel="int8").fit(xtr8, ytr[:500])
     assert fast.kernel == "int8" and fast._chunk_rows() < 40
     _same_neighbours(fast, xtr8, ytr[:500], xq8, k)
     # queries off the grid go through the float32 formula, with the same answer
@@ -137,3 +137,24 @@ def test_kernel_choice_and_errors(digits):
         KNearestNeighbor(1, kernel="fp16")
     with pytest.raises(ValueError, match="grid of at most 256"):
         KNearestNeighbor(1, kernel="int8").fit(rng.normal(size=(50, 4)), np.arange(50))
+
+
+def test_auto_picks_a_low_precision_kernel_only_where_it_measured_faster(digits, monkeypatch):
+    """auto follows the measured speed of the machine at hand, never the data alone: pixels on a grid go
+    to int8 where int8 was measured faster, and to float32 where it was measured slower (as on CPUs
+    without VNNI, where torch._int_mm is ~100x slower than a float32 multiply)."""
+    from gymlab.vision import knn as knn_module
+
+    xtr, ytr, xte, _ = digits
+    key = ("int8", "cpu", xtr.shape[1], torch.get_num_threads(), 128)
+    for fp32_cost, int8_cost, expected in [(1.0, 0.25, "int8"), (1.0, 100.0, "fp32"), (1.0, 0.9, "fp32")]:
+        monkeypatch.setitem(knn_module._PROBES, key, (fp32_cost, int8_cost, 0.0))
+        assert knn_module.kernel_speedup("int8", xtr.shape[1]) == pytest.approx(fp32_cost / int8_cost)
+        auto = KNearestNeighbor(3).fit(xtr, ytr)
+        assert auto.kernel == expected
+        np.testing.assert_array_equal(auto.predict(xte), KNearestNeighbor(3, kernel="fp32").fit(xtr, ytr).predict(xte))
+    # a real probe on this machine: a speed-up, cached for the process
+    monkeypatch.setattr(knn_module, "_PROBES", {})
+    s = knn_module.kernel_speedup("int8", 16, n_train=1000)
+    assert s > 0 and list(knn_module._PROBES) == [("int8", "cpu", 16, torch.get_num_threads(), 128)]
+    assert knn_module.kernel_speedup("int8", 16, n_train=1000) == s
