@@ -2,12 +2,20 @@
 
     gymlab list                                   experiments, one line each, with their default data/env
     gymlab run NAME [key=value ...] [--json]      run one; prints the summary (only JSON on stdout with --json)
-    gymlab eval RUN_DIR [--checkpoint best|latest] re-evaluate a checkpoint
+    gymlab eval RUN_DIR [key=value ...] [--checkpoint best|latest]
+                                                  re-evaluate a checkpoint; keys: device and evaluation
+                                                  keys (eval_episodes, eval_seed, split, ...)
     gymlab resume RUN_DIR [key=value ...]         continue an interrupted run
     gymlab compare NAME NAME ... [seeds=N]        the same budget, several seeds, one table and one plot
     gymlab sweep NAME key=a,b,c ... [--address]   Ray Tune search with ASHA early stopping
     gymlab tour                                   the main job on embedded data
     gymlab show NAME                              the config keys of an experiment with their defaults
+
+Your own experiments: ``--plugin MODULE_OR_FILE.py`` (any command, repeatable) or ``$GYMLAB_PLUGINS``
+(comma-separated), or a ``gymlab.experiments`` entry point in your package (see README).
+
+``--help``, ``list`` and ``show`` import neither torch nor an experiment module (runners.registry's
+index), so they answer at once.
 
 Errors in what was asked (unknown experiment, bad override, missing run, corrupt checkpoint) are one
 line on stderr and exit code 2; Ctrl-C saves a checkpoint and exits with 130.
@@ -36,7 +44,11 @@ def _print_summary(summary: dict, as_json: bool) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gymlab", description="Run, compare and sweep the experiments of gymlab.")
+    p = argparse.ArgumentParser(prog="gymlab", description="Run, compare and sweep the experiments of gymlab.",
+                                epilog="--plugin MODULE|FILE.py (any command, repeatable) or $GYMLAB_PLUGINS: "
+                                       "your own experiments, registered with gymlab.register")
+    p.add_argument("--plugin", action="append", metavar="MODULE|FILE.py",
+                   help="import a module that registers experiments (also: $GYMLAB_PLUGINS)")
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
     sub.add_parser("list", help="the experiments, one line each")
     s = sub.add_parser("show", help="an experiment's config keys and defaults")
@@ -46,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("overrides", nargs="*", metavar="key=value")
     r.add_argument("--json", action="store_true", help="print the summary as JSON (and nothing else) on stdout")
     r.add_argument("--nproc", type=int, default=1, help="data-parallel processes (torchrun)")
-    e = sub.add_parser("eval", help="re-evaluate a run's checkpoint")
+    e = sub.add_parser("eval", help="re-evaluate a run's checkpoint (key=value: device, evaluation keys)")
     e.add_argument("run_dir")
+    e.add_argument("overrides", nargs="*", metavar="key=value")
     e.add_argument("--checkpoint", choices=["best", "latest"], default="best")
     e.add_argument("--json", action="store_true")
     rs = sub.add_parser("resume", help="continue an interrupted run")
@@ -63,10 +76,36 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _take_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split ``--plugin X`` / ``--plugin=X`` (anywhere on the line) from the rest of argv."""
+    plugins, rest, i = [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--plugin" and i + 1 < len(argv):
+            plugins.append(argv[i + 1])
+            i += 2
+            continue
+        if a.startswith("--plugin="):
+            plugins.append(a.split("=", 1)[1])
+        else:
+            rest.append(a)
+        i += 1
+    return plugins, rest
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from gymlab.runners.errors import GymlabError
 
+    plugins, argv = _take_plugins(argv)
+    if plugins:
+        from gymlab.runners import registry
+
+        try:
+            registry.add_plugins(plugins)  # also into $GYMLAB_PLUGINS, for subprocesses and Ray workers
+        except GymlabError as e:
+            print(f"gymlab: error: {e}", file=sys.stderr)
+            return 2
     if argv and argv[0] == "sweep":
         try:
             from gymlab.runners import sweep
@@ -97,35 +136,38 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except GymlabError as e:
-        from gymlab.runners.loop import RunInterrupted
-
-        print(f"gymlab: {'' if isinstance(e, RunInterrupted) else 'error: '}{e}", file=sys.stderr)
-        return 130 if isinstance(e, RunInterrupted) else 2
+        loop = sys.modules.get("gymlab.runners.loop")  # not imported by list/show: they stay fast
+        interrupted = loop is not None and isinstance(e, loop.RunInterrupted)
+        print(f"gymlab: {'' if interrupted else 'error: '}{e}", file=sys.stderr)
+        return 130 if interrupted else 2
     except KeyboardInterrupt:
         print("gymlab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `gymlab list | head`: the reader left; not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
 
 
 def _dispatch(args) -> int:
-    from gymlab.runners import loop, registry
+    from gymlab.runners import registry
 
     as_json = getattr(args, "json", False)
     # With --json, stdout carries the JSON alone: anything else a library prints goes to stderr.
     quiet_stdout = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
-    if args.cmd == "list":
-        specs = registry.all_specs()
-        w = max(len(s.name) for s in specs)
-        wd = max(len(s.data or "-") for s in specs)
-        for s in specs:
-            print(f"{s.name:<{w}}  {s.data or '-':<{wd}}  {s.description}")
+    if args.cmd == "list":  # from the index: no torch, no experiment module
+        entries = registry.catalog()
+        w = max(len(e["name"]) for e in entries)
+        wd = max(len(e["data"] or "-") for e in entries)
+        for e in entries:
+            print(f"{e['name']:<{w}}  {e['data'] or '-':<{wd}}  {e['description']}")
         return 0
     if args.cmd == "show":
-        from gymlab.runners.config import to_yaml
-
-        spec = registry.get(args.name)
-        print(f"# {spec.name}: {spec.description}\n# main metric: {spec.metric} ({spec.mode})")
-        print(to_yaml(spec.config_cls()))
+        e = registry.catalog_entry(args.name)
+        print(f"# {e['name']}: {e['description']}\n# main metric: {e['metric']} ({e['mode']})")
+        print(e["config"])
         return 0
+    from gymlab.runners import loop
+
     if args.cmd == "run":
         if args.nproc > 1:
             from gymlab.runners import distributed
@@ -137,7 +179,7 @@ def _dispatch(args) -> int:
         return 0
     if args.cmd == "eval":
         with quiet_stdout:
-            summary = loop.evaluate_run(args.run_dir, args.checkpoint)
+            summary = loop.evaluate_run(args.run_dir, args.checkpoint, args.overrides)
         _print_summary(summary, as_json)
         return 0
     if args.cmd == "resume":

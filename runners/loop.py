@@ -191,10 +191,8 @@ class Run:
         if self.rank == 0 and self.resume_payload is None:
             ckpt.atomic_write_text(self.run_dir / "config.yaml",
                                    yaml.safe_dump({"experiment": self.name, **cfg_dict}, sort_keys=False))
-        self.logger = WandbLogger(
-            cfg.logger.mode if self.rank == 0 else "disabled",
-            cfg.logger.project, self.run_dir, f"{self.name}-s{cfg.seed}", {"experiment": self.name, **cfg_dict},
-            group=cfg.logger.group, tags=cfg.logger.tags)
+        self.logger = WandbLogger.for_run(self.name, spec, cfg, self.run_dir,
+                                          resuming=self.resume_payload is not None, rank=self.rank)
         ctx = registry.Context(device=device, seed=cfg.seed, run_dir=self.run_dir,
                                log=lambda m: self._log_row(self._step, _scalars(m)),
                                rank=self.rank, world_size=int(os.environ.get("WORLD_SIZE", "1")),
@@ -225,6 +223,7 @@ class Run:
         elapsed = lambda: prior + time.perf_counter() - t0  # noqa: E731
         last_eval: dict = {}
         step = start
+        self._evals = 0  # evaluations in this process (media every logger.media_every of them)
         bar = None
         if cfg.progress and not self.quiet and self.rank == 0:
             from tqdm import tqdm
@@ -257,7 +256,9 @@ class Run:
                         is_best = self._better(value, best)
                         if is_best:
                             best = value
-                        if cfg.media_every_eval and not is_last:
+                        self._evals += 1
+                        media_every = cfg.logger.media_every or int(cfg.media_every_eval)
+                        if media_every and self._evals % media_every == 0 and not is_last:
                             self._media(step)
                         if step % ckpt_every == 0 or is_last or is_best:
                             self._save(step, best, elapsed(), is_best=is_best)
@@ -361,9 +362,29 @@ def resume(run_dir, overrides=(), *, quiet: bool = False, on_evaluate=None) -> d
         return Run(name, cfg, Path(run_dir), resume_payload=payload, quiet=quiet, on_evaluate=on_evaluate).execute()
 
 
-def evaluate_run(run_dir, which: str = "best") -> dict:
-    """Rebuild the experiment of a run, load a checkpoint, and evaluate it."""
+# Keys `gymlab eval RUN key=value` may change: where and how to evaluate, never what was trained.
+EVAL_KEYS = ("device", "data_root", "torch_threads", "n_beam_eval")
+
+
+def eval_keys(cfg_cls) -> list[str]:
+    """The keys of a config that evaluation may override: EVAL_KEYS and every ``eval_*`` key but eval_every."""
+    return [k for k in config_mod.flat_keys(cfg_cls)
+            if k in EVAL_KEYS or (k.startswith("eval_") and k != "eval_every")]
+
+
+def evaluate_run(run_dir, which: str = "best", overrides=()) -> dict:
+    """Rebuild the experiment of a run, load a checkpoint, and evaluate it; ``overrides`` (key=value)
+    may change only evaluation keys (eval_keys: device, eval_episodes, eval_seed, ...)."""
     name, cfg = load_run(run_dir)
+    if overrides:
+        cls = registry.get(name).config_cls
+        allowed = eval_keys(cls)
+        for item in config_mod.parse_overrides(list(overrides)):
+            key = item.split("=", 1)[0]
+            if key not in allowed:
+                raise GymlabError(f"eval cannot change {key!r} (it would not be the trained run); "
+                                  f"evaluation keys of {name}: {', '.join(allowed)}")
+        cfg = config_mod.build(cls, list(overrides), base=config_mod.to_dict(cfg))
     path = Path(run_dir) / "checkpoints" / f"{which}.pt"
     if which == "best" and not path.exists():
         path = Path(run_dir) / "checkpoints" / "latest.pt"

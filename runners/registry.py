@@ -1,4 +1,4 @@
-"""The experiment registry and the experiment contract (see DESIGN.md).
+"""The experiment registry and the experiment contract (see docs/DESIGN.md).
 
 An experiment is a small class registered under a name::
 
@@ -15,20 +15,40 @@ An experiment is a small class registered under a name::
 
 Optional attributes: ``steps_per_epoch`` (for ``epochs=`` budgets, default 1), ``done`` (set to
 True when the experiment has nothing left to do, e.g. a converged planner), ``sanity_model()``
-(issue 9's babysitting checks).
+(issue 9's babysitting checks), ``export()`` (what ``gymlab.load`` returns: the trained agent, or a
+model in eval mode with its preprocessing).
+
+Where experiments come from:
+
+- the modules of ``gymlab.runners.experiments`` (every file there is imported by ``names()``);
+- plugins: module names or ``.py`` paths in ``$GYMLAB_PLUGINS`` (comma-separated; the CLI's
+  ``--plugin`` adds to it, so subprocesses and Ray workers see the same plugins);
+- installed packages: the ``gymlab.experiments`` entry-point group, one entry per experiment,
+  ``name = "package.module"`` or ``"package.module:Class"``.
+
+This module does not import torch, so that ``gymlab list`` and ``show`` stay fast: they read
+``experiments/_index.json``, written by ``python -m gymlab.runners.experiments`` from the real
+registry, and fall back on importing every module when a source file has changed since.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
+import importlib.util
+import json
+import os
 import pkgutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
-
 from gymlab.runners.errors import GymlabError
+
+PLUGIN_ENV = "GYMLAB_PLUGINS"
+ENTRY_POINT_GROUP = "gymlab.experiments"
+INDEX = Path(__file__).resolve().parent / "experiments" / "_index.json"
 
 
 @dataclass
@@ -42,7 +62,7 @@ class Context:
     Batches kept on the CPU go to the device with ``ctx.to_device(x)`` (pinned, non-blocking on CUDA).
     """
 
-    device: torch.device
+    device: "torch.device"  # noqa: F821
     seed: int
     run_dir: Path
     log: Callable[[dict], None]  # extra scalars outside train_step (rarely needed)
@@ -51,23 +71,27 @@ class Context:
     amp: bool = False
     compile: bool = False
 
-    def prepare_model(self, model: torch.nn.Module) -> torch.nn.Module:
+    def prepare_model(self, model):
+        import torch
+
         model = model.to(self.device)
         if self.compile:
             model = torch.compile(model)
         if self.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
             ids = [self.device.index] if self.device.type == "cuda" else None
-            model = _DDP(model, device_ids=ids)
+            model = _ddp_class()(model, device_ids=ids)
         return model
 
-    def shard(self, idx: torch.Tensor) -> torch.Tensor:
+    def shard(self, idx):
         """This process's share of a global batch of indices (all of it with one process)."""
         return idx[self.rank::self.world_size] if self.world_size > 1 else idx
 
     def autocast(self):
+        import torch
+
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
 
-    def to_device(self, x: torch.Tensor) -> torch.Tensor:
+    def to_device(self, x):
         """Move a CPU batch to the device; on CUDA through pinned memory with a non-blocking copy,
         so that the transfer overlaps with the GPU's work (what DataLoader(pin_memory=True) does)."""
         if self.device.type == "cuda" and x.device.type == "cpu":
@@ -75,15 +99,26 @@ class Context:
         return x.to(self.device)
 
 
-class _DDP(torch.nn.parallel.DistributedDataParallel):
+_DDP = None
+
+
+def _ddp_class():
     """DistributedDataParallel whose state_dict is its module's (no ``module.`` prefix), so that a
-    checkpoint written by N processes loads in one, and the other way round."""
+    checkpoint written by N processes loads in one, and the other way round. Built on first use:
+    this module does not import torch."""
+    global _DDP
+    if _DDP is None:
+        import torch
 
-    def state_dict(self, *args, **kwargs):
-        return self.module.state_dict(*args, **kwargs)
+        class DDP(torch.nn.parallel.DistributedDataParallel):
+            def state_dict(self, *args, **kwargs):
+                return self.module.state_dict(*args, **kwargs)
 
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        return self.module.load_state_dict(state_dict, strict=strict, assign=assign)
+            def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+                return self.module.load_state_dict(state_dict, strict=strict, assign=assign)
+
+        _DDP = DDP
+    return _DDP
 
 
 @dataclass
@@ -95,6 +130,7 @@ class Spec:
     metric: str
     mode: str  # "max" or "min"
     select: str  # the metric that picks checkpoints/best.pt (a validation metric, not the test one)
+    module: str = ""  # the module whose import registers it
 
     @property
     def config_cls(self) -> type:
@@ -103,6 +139,7 @@ class Spec:
 
 _REGISTRY: dict[str, Spec] = {}
 _loaded = False
+_plugins_loaded: set[str] = set()
 
 
 def register(name: str, *, description: str = "", data: str = "", metric: str = "eval/accuracy",
@@ -110,20 +147,96 @@ def register(name: str, *, description: str = "", data: str = "", metric: str = 
     """Class decorator: make an experiment runnable as ``gymlab run NAME``."""
     if mode not in ("max", "min"):
         raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
+    module = sys._getframe(1).f_globals.get("__name__", "")
 
     def wrap(cls):
         if not dataclasses.is_dataclass(getattr(cls, "Config", None)):
             raise TypeError(f"experiment {name!r} needs a dataclass attribute Config")
         doc = description or ((cls.__doc__ or "").strip().splitlines() or [""])[0]
-        _REGISTRY[name] = Spec(name, cls, doc, data, metric, mode, select or metric)
+        _REGISTRY[name] = Spec(name, cls, doc, data, metric, mode, select or metric, module)
         return cls
 
     return wrap
 
 
+# ------------------------------------------------------------------------------------------ plugins
+def _plugin_items() -> list[str]:
+    raw = os.environ.get(PLUGIN_ENV, "")
+    return [p.strip() for p in raw.replace(os.pathsep, ",").split(",") if p.strip()]
+
+
+def _is_path(item: str) -> bool:
+    return item.endswith(".py") or os.sep in item
+
+
+def add_plugins(items: list[str]) -> None:
+    """Load plugins (module names or .py paths) and add them to $GYMLAB_PLUGINS, which child
+    processes (torchrun, Ray workers, resumed runs) inherit."""
+    new = []
+    for item in items:
+        if _is_path(item):
+            path = Path(item).expanduser().resolve()
+            if not path.is_file():
+                raise GymlabError(f"plugin {item!r}: no such file; a plugin is a module name or a path to a .py file")
+            item = str(path)
+        new.append(item)
+    current = _plugin_items()
+    os.environ[PLUGIN_ENV] = ",".join(current + [i for i in new if i not in current])
+    _load_plugins()
+
+
+def _load_plugins() -> None:
+    """Import the plugins named in $GYMLAB_PLUGINS that are not imported yet."""
+    for item in _plugin_items():
+        if item in _plugins_loaded:
+            continue
+        _plugins_loaded.add(item)
+        try:
+            if _is_path(item):
+                path = Path(item).expanduser()
+                if not path.is_file():
+                    raise GymlabError(f"plugin {item!r} (from ${PLUGIN_ENV}): no such file")
+                name = f"gymlab_plugin_{path.stem}"
+                spec = importlib.util.spec_from_file_location(name, path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module  # classes defined there pickle by reference (Ray, spawn)
+                spec.loader.exec_module(module)
+            else:
+                importlib.import_module(item)
+        except GymlabError:
+            raise
+        except ModuleNotFoundError as e:
+            if not _is_path(item) and e.name and item.startswith(e.name):
+                raise GymlabError(f"plugin {item!r}: no module named {e.name!r} on the Python path; "
+                                  f"a plugin is an importable module name or a path to a .py file") from None
+            raise GymlabError(f"plugin {item!r} failed to import: {type(e).__name__}: {e}") from None
+        except Exception as e:  # noqa: BLE001 - the user's module: one line that says what broke
+            raise GymlabError(f"plugin {item!r} failed to import: {type(e).__name__}: {e}") from None
+
+
+def _entry_points() -> list:
+    from importlib.metadata import entry_points
+
+    return list(entry_points(group=ENTRY_POINT_GROUP))
+
+
+def _load_entry_point(ep) -> None:
+    """Import an entry point; a class it names is registered under the entry point's name."""
+    try:
+        obj = ep.load()
+    except Exception as e:  # noqa: BLE001
+        raise GymlabError(f"entry point {ep.name} = {ep.value!r} (group {ENTRY_POINT_GROUP}) failed to import: "
+                          f"{type(e).__name__}: {e}") from None
+    if ep.name not in _REGISTRY and isinstance(obj, type):
+        register(ep.name)(obj)
+
+
+# ------------------------------------------------------------------------------------------ lookup
 def _load_all() -> None:
-    """Import every module in runners.experiments so that their @register calls run."""
+    """Import every module in runners.experiments, the plugins and the entry points, so that their
+    @register calls run."""
     global _loaded
+    _load_plugins()
     if _loaded:
         return
     _loaded = True
@@ -132,6 +245,8 @@ def _load_all() -> None:
     for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
         if not mod.name.startswith("_"):
             importlib.import_module(f"gymlab.runners.experiments.{mod.name}")
+    for ep in _entry_points():
+        _load_entry_point(ep)
 
 
 def names() -> list[str]:
@@ -140,13 +255,36 @@ def names() -> list[str]:
 
 
 def get(name: str) -> Spec:
-    _load_all()
+    """The experiment called ``name``, importing only the module that registers it when the index
+    knows it."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    entry = (_read_index() or {}).get("experiments", {}).get(name)
+    if entry is not None:
+        try:
+            importlib.import_module(entry["module"])
+        except ImportError:
+            pass  # a stale index: the full search below finds it, or says what exists
+        if name in _REGISTRY:
+            return _REGISTRY[name]
+    _load_plugins()
+    if name not in _REGISTRY:
+        for ep in _entry_points():
+            if ep.name == name:
+                _load_entry_point(ep)
+    index = _read_index() or {}
+    if index.get("sources") == sources_digest():  # the index knows every built-in name: no need to import them
+        known = {*index["experiments"], *_REGISTRY, *(ep.name for ep in _entry_points())}
+    else:
+        _load_all()
+        known = set(_REGISTRY)
     if name not in _REGISTRY:
         import difflib
 
-        close = difflib.get_close_matches(name, _REGISTRY, n=1)
+        close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise GymlabError(f"unknown experiment {name!r}{hint}; valid: {', '.join(sorted(_REGISTRY))}")
+        raise GymlabError(f"unknown experiment {name!r}{hint}; valid: {', '.join(sorted(known))}"
+                          f" (your own: --plugin MODULE, ${PLUGIN_ENV} or a {ENTRY_POINT_GROUP} entry point)")
     return _REGISTRY[name]
 
 
@@ -157,3 +295,94 @@ def all_specs() -> list[Spec]:
 
 def describe(spec: Spec) -> dict[str, Any]:
     return {"name": spec.name, "description": spec.description, "data": spec.data, "metric": spec.metric}
+
+
+# -------------------------------------------------------------------- the index behind list and show
+def index_entry(spec: Spec) -> dict[str, Any]:
+    """What ``list`` and ``show`` print about an experiment, config defaults as YAML included."""
+    from gymlab.runners.config import to_yaml
+
+    return {**describe(spec), "mode": spec.mode, "select": spec.select, "module": spec.module,
+            "config": to_yaml(spec.config_cls())}
+
+
+def _sources() -> list[Path]:
+    """The files whose edits most often change the index: every experiment module and the runner's
+    config. (The RL configs also copy the agents' config fields: the index test covers those.)"""
+    root = Path(__file__).resolve().parent
+    files = [root / "config.py", *sorted((root / "experiments").rglob("*.py"))]
+    return [f for f in files if "__pycache__" not in f.parts]
+
+
+def sources_digest() -> str:
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent
+    for f in _sources():
+        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+_index_cache: dict | None = None
+
+
+def _read_index() -> dict | None:
+    global _index_cache
+    if _index_cache is None:
+        try:
+            _index_cache = json.loads(INDEX.read_text())
+        except (OSError, ValueError):
+            _index_cache = {}
+    return _index_cache
+
+
+def build_index() -> dict:
+    """The index of the built-in experiments, from the real registry (imports every module)."""
+    import gymlab.runners.experiments as pkg
+
+    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"gymlab.runners.experiments.{mod.name}")
+    builtin = {n: s for n, s in _REGISTRY.items() if s.module.startswith("gymlab.runners.experiments.")}
+    return {"sources": sources_digest(), "experiments": {n: index_entry(builtin[n]) for n in sorted(builtin)}}
+
+
+def catalog() -> list[dict[str, Any]]:
+    """Every experiment's index entry (name, description, data, metric, mode, select, config), sorted.
+
+    Built-in ones come from the index while it is up to date with the sources (no experiment module,
+    no torch imported); plugins in $GYMLAB_PLUGINS are imported; entry points are listed by name
+    and imported only by ``get``."""
+    index = _read_index() or {}
+    if _loaded or index.get("sources") != sources_digest():
+        return [index_entry(s) for s in all_specs()]
+    entries = dict(index["experiments"])
+    _load_plugins()
+    for n, s in _REGISTRY.items():
+        if n not in entries:
+            entries[n] = index_entry(s)
+    for ep in _entry_points():
+        if ep.name not in entries:
+            entries[ep.name] = {"name": ep.name, "description": f"(entry point {ep.value})", "data": "",
+                                "metric": "", "mode": "", "select": "", "module": ep.value.split(":")[0],
+                                "config": None}
+    return [entries[n] for n in sorted(entries)]
+
+
+def catalog_entry(name: str) -> dict[str, Any]:
+    """One experiment's index entry; imports it only if the index does not know it."""
+    index = _read_index() or {}
+    if not _loaded and index.get("sources") == sources_digest() and name in index["experiments"]:
+        return index["experiments"][name]
+    return index_entry(get(name))
+
+
+def write_index(check: bool = False) -> bool:
+    """Write experiments/_index.json from the real registry; with ``check``, only say whether it is
+    up to date. Returns True when the file is (now) up to date."""
+    text = json.dumps(build_index(), indent=1, sort_keys=True) + "\n"
+    if check:
+        return INDEX.exists() and INDEX.read_text() == text
+    INDEX.write_text(text)
+    global _index_cache
+    _index_cache = None
+    return True
