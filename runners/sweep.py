@@ -267,7 +267,8 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
         return False
     if address:
         _check_reachable(address)
-        env = {k: os.environ[k] for k in ("RAY_CHDIR_TO_TRIAL_DIR", "WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT")
+        env = {k: os.environ[k] for k in ("RAY_CHDIR_TO_TRIAL_DIR", "WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT",
+                                          "GYMLAB_PLUGINS")
                if k in os.environ}
         try:
             ray.init(address=address, runtime_env={"env_vars": env}, logging_level="WARNING")
