@@ -11,7 +11,8 @@ of V*. The span ignores the part of D that is the same in every state, which shr
 like gamma^k; at gamma = 0.99 this stops hundreds of sweeps before the sup-norm rule
 ||D||_inf < tol (1 - gamma) / (2 gamma) (``rule="sup"``, kept for comparison).
 
-Sparse transition models are backed up with a sparse matrix-vector product: O(nnz) a sweep.
+Sparse transition models, and dense ones that are mostly zeros (``TabularMDP.backup_matrix``), are
+backed up with a sparse matrix-vector product: O(nnz) a sweep.
 """
 from __future__ import annotations
 

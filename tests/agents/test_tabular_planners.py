@@ -197,3 +197,27 @@ def test_finite_horizon_value_is_backward_induction():
         V = m.R + 0.9 * P @ V
     np.testing.assert_allclose(finite_horizon_value(m, 7), V, atol=1e-12)
     np.testing.assert_allclose(finite_horizon_value(m, 2000), solve_mrp(m), atol=1e-8)
+
+
+def test_a_mostly_zero_dense_model_is_backed_up_sparse_with_the_dense_values(monkeypatch):
+    """A dense P with few non-zeros (S = 400, 5 successors: 1.25% dense) is backed up through a CSR copy,
+    whatever form the user built it in; the values and policies are those of the dense products."""
+    import gymlab.envs.tabular as tabular
+
+    dense = random_mdp(400, 4, 5, seed=3, gamma=0.95, sparse=False)
+    assert not dense.is_sparse and sp.issparse(dense.backup_matrix) and dense.backup_matrix.nnz == dense.nnz
+    vi, pi = value_iteration(dense, tol=1e-10), policy_iteration(dense)
+    assert sp.issparse(dense.induced_mrp(pi.policy).P)
+    monkeypatch.setattr(tabular, "SPARSE_DENSITY", 0.0)  # the dense products, for reference
+    ref = random_mdp(400, 4, 5, seed=3, gamma=0.95, sparse=False)
+    assert isinstance(ref.backup_matrix, np.ndarray)
+    vi_ref, pi_ref = value_iteration(ref, tol=1e-10), policy_iteration(ref)
+    np.testing.assert_allclose(vi.V, vi_ref.V, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(pi.V, pi_ref.V, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(vi.policy, vi_ref.policy)
+    np.testing.assert_array_equal(pi.policy, pi_ref.policy)
+    assert vi.iterations == vi_ref.iterations
+    # small or denser models keep their dense array
+    assert isinstance(random_mdp(40, 4, 5, seed=0, sparse=False).backup_matrix, np.ndarray)
+    monkeypatch.setattr(tabular, "SPARSE_DENSITY", 0.1)
+    assert isinstance(random_mdp(400, 4, 60, seed=0, sparse=False).backup_matrix, np.ndarray)
