@@ -8,11 +8,15 @@ digit) and then looks inside it:
 - `occlusion`: score drop as a patch slides over the image; eval/occlusion_peak_in_box: how often the
   largest drop is on the digit;
 - `nearest-neighbours`: nearest training scenes of test scenes in pixel space against feature space
-  (the classifier's globally max-pooled conv features): eval/pixel_nn_accuracy against eval/feature_nn_accuracy."""
+  (the classifier's globally max-pooled conv features): eval/pixel_nn_accuracy against eval/feature_nn_accuracy.
+
+``data=mnist`` trains on the first ``n_train`` MNIST training images (28x28) and looks at the first
+``n_test`` test images; a digit's box is the bounding box of its ink (pixels above ``vision.scenes.INK``)."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import matplotlib
 
@@ -27,7 +31,7 @@ from gymlab.runners.experiments._shared import Checkpointed, batch_indices  # no
 from gymlab.runners.registry import register  # noqa: E402
 from gymlab.vision import understanding as U  # noqa: E402
 from gymlab.vision.backbones import build  # noqa: E402
-from gymlab.vision.scenes import load_scenes  # noqa: E402
+from gymlab.vision.scenes import INK, SceneData, Scenes, load_scenes  # noqa: E402
 from gymlab.vision.transfer import PooledClassifier  # noqa: E402
 
 
@@ -37,7 +41,8 @@ class UnderstandingConfig(RunConfig):
     eval_every: int = 300
     batch_size: int = 32
     lr: float = 3e-3
-    data: str = "scenes"
+    data: str = "scenes"  # scenes | mnist
+    data_root: Optional[str] = None  # cache folder for mnist (default $GYMLAB_DATA)
     n_train: int = 1500
     n_test: int = 300
     width: int = 16  # vgg stage widths width, 2 width, 4 width
@@ -59,21 +64,25 @@ class SceneClassifier(Checkpointed):
     Config = UnderstandingConfig
 
     def setup(self, cfg: UnderstandingConfig, ctx):
-        if cfg.data != "scenes":
-            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: scenes")
+        if cfg.data not in ("scenes", "mnist"):
+            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: scenes, mnist")
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
-        self.data = load_scenes(cfg.seed, cfg.n_train, cfg.n_test, min_digits=1, max_digits=1)
+        if cfg.data == "mnist":
+            self.data = mnist_scenes(cfg.seed, cfg.n_train, cfg.n_test, cfg.data_root)
+        else:
+            self.data = load_scenes(cfg.seed, cfg.n_train, cfg.n_test, min_digits=1, max_digits=1)
         self.ytr = torch.stack([lab[0] for lab in self.data.train.labels])
         self.yte = torch.stack([lab[0] for lab in self.data.test.labels])
+        self.size = self.data.size
         w = cfg.width
-        net = build("vgg", 1, 32, 10, widths=(w, 2 * w, 4 * w), convs=(1, 1, 2))
+        net = build("vgg", 1, self.size, 10, widths=(w, 2 * w, 4 * w), convs=(1, 1, 2))
         self.model = ctx.prepare_model(PooledClassifier(net))
         self.opt = torch.optim.Adam(self.model.parameters(), cfg.lr)
-        self.steps_per_epoch = math.ceil(cfg.n_train / cfg.batch_size)
+        self.steps_per_epoch = math.ceil(len(self.ytr) / cfg.batch_size)
         self.step = 0
 
     def train_step(self):
-        idx = self.ctx.shard(batch_indices(self.cfg.seed, self.step, self.cfg.n_train, self.cfg.batch_size))
+        idx = self.ctx.shard(batch_indices(self.cfg.seed, self.step, len(self.ytr), self.cfg.batch_size))
         self.model.train()
         with self.ctx.autocast():
             scores = self.model(self.data.train.images[idx].to(self.device))
@@ -104,6 +113,28 @@ class SceneClassifier(Checkpointed):
                     axes[r, c].set_title(titles[c], fontsize=8)
         fig.tight_layout()
         return fig
+
+
+def _ink_scenes(x: torch.Tensor, y: torch.Tensor) -> Scenes:
+    """One-digit 'scenes' of whole images (N, 1, S, S): each box is the bounding box of the ink."""
+    boxes = []
+    for img in x[:, 0]:
+        rows, cols = (img > INK).any(1).nonzero(), (img > INK).any(0).nonzero()
+        if len(rows) == 0:  # a blank image: the whole frame
+            rows = cols = torch.tensor([[0], [img.shape[0] - 1]])
+        boxes.append(torch.tensor([[cols.min(), rows.min(), cols.max() + 1, rows.max() + 1]], dtype=torch.float32))
+    masks = torch.where(x[:, 0] > INK, y.view(-1, 1, 1) + 1, 0)
+    return Scenes(x, masks, boxes, [v.view(1) for v in y], [str(int(v)) for v in y])
+
+
+def mnist_scenes(seed: int, n_train: int, n_test: int, root=None) -> SceneData:
+    """The first ``n_train`` / ``n_test`` MNIST training / test images as one-digit scenes."""
+    from gymlab.runners.experiments.classifiers import load_data
+
+    ds = load_data("mnist", seed, root)
+    train = _ink_scenes(ds.train.x[:n_train], ds.train.y[:n_train])
+    test = _ink_scenes(ds.test.x[:n_test], ds.test.y[:n_test])
+    return SceneData(train, test, ds.shape[-1], name="mnist")
 
 
 def box_mask(box, size: int) -> torch.Tensor:
@@ -141,8 +172,9 @@ class ClassVisualization(SceneClassifier):
     def _images(self):
         self.model.eval()
         c = self.cfg
-        return torch.stack([U.class_visualization(self.model, k, (1, 32, 32), c.vis_steps, c.vis_lr, c.vis_l2,
-                                                  init=torch.zeros(1, 32, 32, device=self.device))
+        s = self.size
+        return torch.stack([U.class_visualization(self.model, k, (1, s, s), c.vis_steps, c.vis_lr, c.vis_l2,
+                                                  init=torch.zeros(1, s, s, device=self.device))
                             for k in range(10)])
 
     def evaluate(self):

@@ -31,6 +31,13 @@ def test_mnist_binarizations_and_cifar_levels(fake_files):
     assert dyn.dynamic and len(dyn.data.train.x.unique()) > 2  # grey: sampled at every batch
     assert set(dyn.data.test.x.unique().tolist()) == {0.0, 1.0}  # evaluation bits fixed by the seed
     assert torch.equal(dyn.data.test.x, gdata.load("mnist-dynamic", seed=0, size=8).data.test.x)
+    # the test bits are fixed whatever the run's seed (one draw of Bernoulli(x): its mean follows x)
+    other = gdata.load("mnist-dynamic", seed=3, size=8)
+    assert torch.equal(dyn.data.test.x, other.data.test.x) and not torch.equal(dyn.data.val.x, other.data.val.x)
+    grey = gdata.resize(fake("mnist").test.x, 8)
+    assert abs(dyn.data.test.x.mean().item() - grey.mean().item()) < 0.05
+    assert torch.equal(dyn.data.test.x, torch.bernoulli(grey, generator=torch.Generator().manual_seed(
+        gdata.TEST_BINARIZATION_SEED)))
     cifar = gdata.load("cifar10", seed=0, size=8)
     assert cifar.levels == 256 and cifar.shape == (3, 8, 8)
     assert torch.equal(gdata.to_targets(cifar.data.test.x, 256).float() / 255, cifar.data.test.x)
