@@ -1,11 +1,14 @@
 """`fgsm`: fast gradient sign adversarial examples against a digits classifier, accuracy against
 epsilon, and adversarial training (vision.adversarial). Two copies of one backbone train side by
-side from the same initialisation: one on clean digits, one on the clean + FGSM mix."""
+side from the same initialisation: one on clean digits, one on the clean + FGSM mix.
+``data=mnist`` (or another dataset of the classifiers) sizes the backbone for its images; evaluation
+runs in chunks of ``eval_batch`` images."""
 from __future__ import annotations
 
 import copy
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import matplotlib
 
@@ -18,17 +21,26 @@ from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.experiments._shared import batch_indices  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision.adversarial import accuracy, accuracy_vs_epsilon, adversarial_loss, fgsm  # noqa: E402
+from gymlab.vision.adversarial import accuracy, adversarial_loss, fgsm  # noqa: E402
 from gymlab.vision.backbones import BACKBONES, build  # noqa: E402
-from gymlab.vision.datasets import load_digits_split  # noqa: E402
 
 
-def digits_classifier(name: str, width: int):
-    """A backbone for 8x8 digits; vgg gets small widths (two stages of ``width``, ``2 width``)."""
+def digits_classifier(name: str, width: int, channels: int = 1, size: int = 8, num_classes: int = 10):
+    """A backbone for 8x8 digits (or ``size`` x ``size`` images); vgg gets small widths (two stages of
+    ``width``, ``2 width``)."""
     if name not in BACKBONES:
         raise GymlabError(f"bad value for 'backbone': {name!r}; valid: {', '.join(BACKBONES)}")
     kw = dict(widths=(width, 2 * width), convs=(1, 1), hidden=128, dropout=0.0) if name == "vgg" else {}
-    return build(name, 1, 8, 10, **kw)
+    return build(name, channels, size, num_classes, **kw)
+
+
+def _chunked_accuracy(model, x, y, epsilon: float, batch: int) -> float:
+    """Accuracy on FGSM examples at ``epsilon`` (clean when 0), ``batch`` images at a time."""
+    hits = 0.0
+    for i in range(0, len(y), batch):
+        xb, yb = x[i:i + batch], y[i:i + batch]
+        hits += accuracy(model, fgsm(model, xb, yb, epsilon) if epsilon > 0 else xb, yb) * len(yb)
+    return hits / len(y)
 
 
 @dataclass
@@ -37,7 +49,9 @@ class FGSMConfig(RunConfig):
     eval_every: int = 200
     batch_size: int = 64
     lr: float = 2e-3
-    data: str = "digits"
+    data: str = "digits"  # digits | mnist | fashion-mnist | cifar10 (as the classifiers)
+    data_root: Optional[str] = None  # cache folder for the standard files (default $GYMLAB_DATA)
+    eval_batch: int = 1000  # images per evaluation chunk
     backbone: str = "vgg"
     width: int = 32
     epsilon: float = 0.15  # the attack of the headline metrics (pixels are in [0, 1])
@@ -52,16 +66,17 @@ class FGSM:
     Config = FGSMConfig
 
     def setup(self, cfg: FGSMConfig, ctx):
-        if cfg.data != "digits":
-            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: digits")
+        from gymlab.runners.experiments.classifiers import load_data
+
         try:
             self.epsilons = [float(e) for e in cfg.epsilons.split(",")]
         except ValueError:
             raise GymlabError(f"bad value for 'epsilons': {cfg.epsilons!r}; expected numbers joined by commas") from None
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
-        ds = load_digits_split(cfg.seed)
+        ds = load_data(cfg.data, cfg.seed, cfg.data_root)
         self.ds = {k: (getattr(ds, k).x.to(ctx.device), getattr(ds, k).y.to(ctx.device)) for k in ("train", "val", "test")}
-        base = digits_classifier(cfg.backbone, cfg.width)
+        c, h, _ = ds.shape
+        base = digits_classifier(cfg.backbone, cfg.width, c, h, ds.num_classes)
         self.std = ctx.prepare_model(base)
         self.adv = ctx.prepare_model(copy.deepcopy(base))
         self.opt_std = torch.optim.Adam(self.std.parameters(), cfg.lr)
@@ -91,9 +106,9 @@ class FGSM:
         x, y = self.ds[split]
         self.std.eval()
         self.adv.eval()
-        eps = self.cfg.epsilon
-        return (accuracy(self.std, x, y), accuracy(self.std, fgsm(self.std, x, y, eps), y),
-                accuracy(self.adv, x, y), accuracy(self.adv, fgsm(self.adv, x, y, eps), y))
+        eps, b = self.cfg.epsilon, max(1, self.cfg.eval_batch)
+        return (_chunked_accuracy(self.std, x, y, 0.0, b), _chunked_accuracy(self.std, x, y, eps, b),
+                _chunked_accuracy(self.adv, x, y, 0.0, b), _chunked_accuracy(self.adv, x, y, eps, b))
 
     def evaluate(self):
         clean, attacked, adv_clean, adv_attacked = self._scores("test")
@@ -105,8 +120,11 @@ class FGSM:
 
     def media(self):
         x, y = self.ds["test"]
-        curve_std = accuracy_vs_epsilon(self.std, x, y, self.epsilons)
-        curve_adv = accuracy_vs_epsilon(self.adv, x, y, self.epsilons)
+        self.std.eval()
+        self.adv.eval()
+        b = max(1, self.cfg.eval_batch)
+        curve_std = [_chunked_accuracy(self.std, x, y, e, b) for e in self.epsilons]
+        curve_adv = [_chunked_accuracy(self.adv, x, y, e, b) for e in self.epsilons]
         fig, ax = plt.subplots(figsize=(4.5, 3.2))
         ax.plot(self.epsilons, curve_std, "o-", label="standard training")
         ax.plot(self.epsilons, curve_adv, "s-", label="adversarial training")

@@ -5,12 +5,14 @@ step of the schedule; dense_pruned_at_once: the dense model pruned straight to t
 
 Schedule (one train_step = one minibatch): ``dense_steps`` of dense training, then for each sparsity
 in ``sparsities`` (increasing) prune to it and retrain ``retrain_steps`` with the mask held, then
-``share_steps`` of centroid fine-tuning after k-means sharing of the ``target_sparsity`` model."""
+``share_steps`` of centroid fine-tuning after k-means sharing of the ``target_sparsity`` model.
+``data=mnist`` (or another dataset of the classifiers) sizes the CNN for its images."""
 from __future__ import annotations
 
 import copy
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import matplotlib
 
@@ -24,7 +26,6 @@ from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.experiments._shared import batch_indices  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
 from gymlab.vision import compress as C  # noqa: E402
-from gymlab.vision.datasets import load_digits_split  # noqa: E402
 
 
 @dataclass
@@ -34,7 +35,9 @@ class CompressConfig(RunConfig):
     batch_size: int = 64
     lr: float = 2e-3
     retrain_lr: float = 1e-3
-    data: str = "digits"
+    data: str = "digits"  # digits | mnist | fashion-mnist | cifar10 (as the classifiers)
+    data_root: Optional[str] = None  # cache folder for the standard files (default $GYMLAB_DATA)
+    eval_batch: int = 1000  # images per evaluation chunk (and int8 calibration images: 4 chunks at most)
     width: int = 32
     hidden: int = 128
     dense_steps: int = 450
@@ -54,8 +57,8 @@ class Compress:
     Config = CompressConfig
 
     def setup(self, cfg: CompressConfig, ctx):
-        if cfg.data != "digits":
-            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: digits")
+        from gymlab.runners.experiments.classifiers import load_data
+
         try:
             self.levels = sorted(float(s) for s in cfg.sparsities.split(","))
         except ValueError:
@@ -68,9 +71,11 @@ class Compress:
         if cfg.share_steps < 1:
             raise GymlabError(f"bad value for 'share_steps': {cfg.share_steps}; it must be at least 1")
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
-        ds = load_digits_split(cfg.seed)
+        ds = load_data(cfg.data, cfg.seed, cfg.data_root)
         self.ds = {k: (getattr(ds, k).x.to(ctx.device), getattr(ds, k).y.to(ctx.device)) for k in ("train", "val", "test")}
-        self.model = ctx.prepare_model(C.DigitNet(cfg.width, cfg.hidden))
+        c, h, _ = ds.shape
+        self.net_kwargs = dict(num_classes=ds.num_classes, image_size=h, in_channels=c)
+        self.model = ctx.prepare_model(C.DigitNet(cfg.width, cfg.hidden, **self.net_kwargs))
         self.opt = torch.optim.Adam(self.model.parameters(), cfg.lr)
         self.steps_per_epoch = math.ceil(len(ds.train) / cfg.batch_size)
         self.total = cfg.dense_steps + len(self.levels) * cfg.retrain_steps + cfg.share_steps
@@ -130,10 +135,12 @@ class Compress:
         model.eval()
         x, y = self.ds[split]
         dev = next(model.parameters()).device if list(model.parameters()) else torch.device("cpu")
-        return float((model(x.to(dev)).argmax(1).cpu() == y.cpu()).float().mean())
+        b = max(1, self.cfg.eval_batch)
+        hits = sum(int((model(xb.to(dev)).argmax(1).cpu() == yb.cpu()).sum()) for xb, yb in zip(x.split(b), y.split(b)))
+        return hits / len(y)
 
     def _model_from(self, state):
-        m = C.DigitNet(self.cfg.width, self.cfg.hidden).to(self.device)
+        m = C.DigitNet(self.cfg.width, self.cfg.hidden, **self.net_kwargs).to(self.device)
         m.load_state_dict(state)
         return m
 
@@ -156,7 +163,7 @@ class Compress:
         rows.append({"model": f"pruned {cfg.target_sparsity:.0%} + shared {cfg.share_bits}-bit", "sparsity": C.sparsity(m),
                      "bytes": C.shared_bytes(m, self.shared, cfg.share_bits), "latency_ms": C.latency_ms(m, xl),
                      "accuracy": self._acc("test", m), "accuracy_before_retrain": snaps["shared_before_finetune"]})
-        q = C.quantize_int8(dense, self.ds["train"][0])
+        q = C.quantize_int8(dense, self.ds["train"][0][:4 * max(1, cfg.eval_batch)])
         rows.append({"model": "dense int8 (post-training)", "sparsity": 0.0, "bytes": C.model_bytes(q),
                      "latency_ms": C.latency_ms(q, xl), "accuracy": self._acc("test", q)})
         return rows

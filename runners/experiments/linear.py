@@ -1,9 +1,11 @@
-"""`softmax` (and `svm`): a linear classifier on the embedded digits, trained by minibatch SGD on
-the analytic gradient of vision.linear, with L2, L1 or elastic-net regularisation (``reg_type``)."""
+"""`softmax` (and `svm`): a linear classifier on the embedded digits (or ``data=mnist`` and the other
+datasets of the classifiers), trained by minibatch SGD on the analytic gradient of vision.linear, with
+L2, L1 or elastic-net regularisation (``reg_type``)."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import matplotlib
 
@@ -14,7 +16,7 @@ import torch  # noqa: E402
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
 from gymlab.vision import linear  # noqa: E402
-from gymlab.vision.datasets import load_digits_split, standardize  # noqa: E402
+from gymlab.vision.datasets import standardize  # noqa: E402
 
 
 @dataclass
@@ -26,7 +28,9 @@ class LinearConfig(RunConfig):
     reg_type: str = "l2"  # l2 | l1 | elastic (l1_ratio * |W| + (1 - l1_ratio) * W^2)
     l1_ratio: float = 0.5
     batch_size: int = 64
-    data: str = "digits"
+    data: str = "digits"  # digits | mnist | fashion-mnist | cifar10 (as the classifiers)
+    data_root: Optional[str] = None  # cache folder for the standard files (default $GYMLAB_DATA)
+    max_train: int = 0  # use only the first N training images (0: all)
 
 
 class LinearExperiment:
@@ -34,18 +38,18 @@ class LinearExperiment:
     Config = LinearConfig
 
     def setup(self, cfg: LinearConfig, ctx):
-        if cfg.data != "digits":
-            from gymlab.runners.errors import GymlabError
+        from gymlab.runners.experiments.classifiers import load_data
 
-            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: digits")
         if cfg.reg_type not in linear.REGULARIZERS:
             from gymlab.runners.errors import GymlabError
 
             raise GymlabError(f"bad value for 'reg_type': {cfg.reg_type!r}; valid: {', '.join(linear.REGULARIZERS)}")
         self.cfg, self.device = cfg, ctx.device
-        ds = load_digits_split(cfg.seed)
-        xtr, xva, xte = standardize(ds.train.x, ds.val.x, ds.test.x)
-        self.xtr, self.ytr = linear.add_bias(xtr).to(ctx.device), ds.train.y.to(ctx.device)
+        ds = load_data(cfg.data, cfg.seed, cfg.data_root)
+        n = cfg.max_train or len(ds.train)
+        self.image_shape = ds.shape
+        xtr, xva, xte = standardize(ds.train.x[:n], ds.val.x, ds.test.x)
+        self.xtr, self.ytr = linear.add_bias(xtr).to(ctx.device), ds.train.y[:n].to(ctx.device)
         self.xva, self.yva = xva.to(ctx.device), ds.val.y.to(ctx.device)
         self.xte, self.yte = xte.to(ctx.device), ds.test.y.to(ctx.device)
         g = torch.Generator().manual_seed(cfg.seed)
@@ -75,10 +79,11 @@ class LinearExperiment:
                 "eval/train_accuracy": acc(self.xtr[:, :-1], self.ytr)}
 
     def media(self):
-        """The learned weights of each class, drawn as 8x8 templates (the notes' 'template matching')."""
-        fig, axes = plt.subplots(1, 10, figsize=(10, 1.3))
+        """The learned weights of each class, drawn as image-sized templates (the notes' 'template matching')."""
+        c_, h, w = self.image_shape
+        fig, axes = plt.subplots(1, self.W.shape[1], figsize=(self.W.shape[1], 1.3))
         for c, ax in enumerate(axes):
-            ax.imshow(self.W[:-1, c].reshape(8, 8).cpu(), cmap="RdBu_r")
+            ax.imshow(self.W[:-1, c].reshape(c_, h, w)[0].cpu(), cmap="RdBu_r")
             ax.set_title(str(c))
             ax.axis("off")
         return {"templates": fig}
