@@ -1,8 +1,20 @@
-"""`gymlab compare A B ... seeds=N`: the same budget for several experiments over several seeds.
+"""`gymlab compare A B ... seeds=N`: the same budget for several experiments over several seeds, judged
+with the statistics of Agarwal et al. (NeurIPS 2021, rliable); definitions in :mod:`gymlab.agents.stats`.
 
-Writes, into runs/compare-<timestamp>/: one run directory per (experiment, seed), `compare.md`
-(mean ± std over seeds of every final metric, and wall time), `compare.png` (each experiment's
-main metric against steps, mean with a band of ± one std over seeds) and a W&B table.
+Writes, into runs/compare-<timestamp>/: one run directory per (experiment, seed), and
+
+- ``compare.md``: per experiment, for each final metric, the interquartile mean (IQM) over seeds with
+  its 95% stratified bootstrap interval, and the mean and std; for each pair of experiments sharing a
+  main metric, the probability of improvement P(X > Y) with its interval (on the "better" direction of
+  the metric: for a metric to minimise, X improves on Y when it is lower);
+- ``compare.json``: the same as numbers (``table``: one row per experiment and metric; ``improvement``:
+  one row per ordered pair), what ``gymlab compare --json`` prints;
+- ``compare.png``: each experiment's main metric over training, the IQM over seeds with its 95%
+  interval (RL curves against ``train/env_steps``, so agents with different rollout sizes line up;
+  others against the runner's step), and the performance profile of the final scores (the fraction
+  of seeds scoring better than tau);
+- a W&B run (project ``logger.project``, group ``logger.group`` or the compare folder's name,
+  job_type ``compare``) with the tables and the plot.
 """
 from __future__ import annotations
 
@@ -13,11 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
+from gymlab.agents import stats
 from gymlab.runners import config as config_mod
 from gymlab.runners import registry
 from gymlab.runners.checkpoint import atomic_write_text
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.media import fmt, markdown_table
+from gymlab.runners.media import markdown_table
+
+CONFIDENCE = 0.95
+REPS = 2000  # bootstrap replicates; the generator is seeded, so a table is the same every time
+ENV_STEPS = "train/env_steps"
 
 
 def _split_overrides(items):
@@ -49,8 +66,8 @@ def compare(names: list[str], items: list[str] = (), *, quiet: bool = False) -> 
         raise GymlabError("compare needs at least one experiment name")
     seeds, workers, out, overrides = _split_overrides(list(items))
     specs = [registry.get(n) for n in names]
-    for spec in specs:  # validate every override against every experiment before running anything
-        config_mod.build(spec.config_cls, overrides)
+    # validate every override against every experiment before running anything
+    cfgs = [config_mod.build(spec.config_cls, overrides) for spec in specs]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     folder = Path(out) / f"compare-{stamp}"
     i = 1
@@ -58,18 +75,21 @@ def compare(names: list[str], items: list[str] = (), *, quiet: bool = False) -> 
         folder = Path(out) / f"compare-{stamp}-{i}"
         i += 1
     folder.mkdir(parents=True)
+    group = cfgs[0].logger.group or folder.name
     jobs = [(spec.name, seed, [*overrides, f"seed={seed}", f"run_dir={folder.resolve() / f'{spec.name}-s{seed}'}",
-                                f"logger.group={folder.name}", "progress=false"])
+                                f"logger.group={group}", "progress=false"])
             for spec in specs for seed in range(seeds)]
     summaries = _execute(jobs, workers, quiet)
-    rows = _table(specs, summaries)
-    text = f"# gymlab compare ({seeds} seeds)\n\n" + markdown_table(rows)
+    finals = {spec.name: _finals(spec.name, summaries) for spec in specs}
+    table = _table(specs, finals)
+    improvement = _improvement(specs, finals)
+    text = _markdown(specs, seeds, table, improvement)
     atomic_write_text(folder / "compare.md", text)
-    plot = _plot(specs, summaries, folder / "compare.png")
-    _log_wandb(folder, rows, plot, overrides)
-    result = {"folder": str(folder), "table": rows, "markdown": str(folder / "compare.md"),
-              "plot": str(plot) if plot else None}
-    (folder / "compare.json").write_text(json.dumps(result, indent=1, default=str))
+    plot = _plot(specs, summaries, finals, folder / "compare.png")
+    _log_wandb(folder, cfgs[0], group, names, overrides, table, improvement, plot)
+    result = {"folder": str(folder), "seeds": seeds, "confidence": CONFIDENCE, "table": table,
+              "improvement": improvement, "markdown": str(folder / "compare.md"), "plot": str(plot) if plot else None}
+    atomic_write_text(folder / "compare.json", json.dumps(result, indent=1))
     return result
 
 
@@ -104,74 +124,195 @@ def _execute(jobs, workers, quiet):
     return summaries
 
 
-def _table(specs, summaries) -> list[dict]:
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _finals(name: str, summaries) -> dict[str, np.ndarray]:
+    """Final value of each numeric eval/, train/env_steps and time/ metric, one per seed (seed order);
+    a metric some seed lacks is left out."""
+    runs = [v for (n, _), v in sorted(summaries.items()) if n == name]
+    keys = sorted({k for r in runs for k in r if k.startswith(("eval/", "time/")) or k == ENV_STEPS})
+    return {k: np.array([r[k] for r in runs], dtype=float) for k in keys if all(_is_number(r.get(k)) for r in runs)}
+
+
+def _table(specs, finals) -> list[dict]:
+    """One row per experiment and metric: IQM over seeds with its stratified bootstrap interval, mean, std."""
     rows = []
     for spec in specs:
-        runs = [v for (n, _), v in sorted(summaries.items()) if n == spec.name]
-        keys = sorted({k for r in runs for k, v in r.items()
-                       if (k.startswith("eval/") or k.startswith("train/env_steps") or k.startswith("time/"))
-                       and isinstance(v, (int, float))})
-        row = {"experiment": spec.name, "seeds": len(runs)}
-        for k in keys:
-            vals = np.array([r[k] for r in runs if isinstance(r.get(k), (int, float))], dtype=float)
-            row[k] = f"{fmt(float(vals.mean()))} ± {fmt(float(vals.std()))}"
-        rows.append(row)
+        for key, values in finals[spec.name].items():
+            iv = stats.bootstrap_interval(values, "iqm", confidence=CONFIDENCE, reps=REPS, rng=np.random.default_rng(0))
+            rows.append({"experiment": spec.name, "metric": key, "main": key == spec.metric, "seeds": len(values),
+                         "iqm": iv.estimate, "ci_low": iv.low, "ci_high": iv.high,
+                         "mean": float(values.mean()), "std": float(values.std()), "values": values.tolist()})
     return rows
 
 
-def _history(run_dir: Path, key: str):
-    steps, vals = [], []
+def _improvement(specs, finals) -> list[dict]:
+    """P(X > Y) on the main metric for every ordered pair sharing it (negated for a metric to minimise)."""
+    rows = []
+    for x in specs:
+        for y in specs:
+            if x.name == y.name or x.metric != y.metric:
+                continue
+            a, b = finals[x.name].get(x.metric), finals[y.name].get(y.metric)
+            if a is None or b is None:
+                continue
+            sign = -1.0 if x.mode == "min" else 1.0
+            iv = stats.probability_of_improvement_interval(sign * a, sign * b, confidence=CONFIDENCE, reps=REPS,
+                                                           rng=np.random.default_rng(0))
+            rows.append({"metric": x.metric, "x": x.name, "y": y.name, "probability": iv.estimate,
+                         "ci_low": iv.low, "ci_high": iv.high})
+    return rows
+
+
+def _g(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def _markdown(specs, seeds: int, table, improvement) -> str:
+    c = f"{CONFIDENCE:.0%}"
+    text = [f"# gymlab compare ({seeds} seeds)\n",
+            f"IQM: interquartile mean over seeds; {c} CI: stratified bootstrap percentile interval "
+            f"({REPS} resamples of the seeds); P(X > Y): probability that a seed of X beats a seed of Y, "
+            f"ties one half (0.5: neither is better).\n"]
+    for metric in dict.fromkeys(s.metric for s in specs):
+        modes = {s.mode for s in specs if s.metric == metric}
+        better = "lower" if modes == {"min"} else "higher"
+        rows = [{"experiment": r["experiment"], "seeds": r["seeds"], "IQM": _g(r["iqm"]),
+                 f"{c} CI": f"[{_g(r['ci_low'])}, {_g(r['ci_high'])}]", "mean ± std": f"{_g(r['mean'])} ± {_g(r['std'])}"}
+                for r in table if r["metric"] == metric and r["main"]]
+        text += [f"## {metric} ({better} is better)\n", markdown_table(rows)]
+        pairs = [{"X": r["x"], "Y": r["y"], "P(X > Y)": _g(r["probability"]),
+                  f"{c} CI": f"[{_g(r['ci_low'])}, {_g(r['ci_high'])}]"} for r in improvement if r["metric"] == metric]
+        if pairs:
+            text += [f"### Probability of improvement on {metric}\n", markdown_table(pairs)]
+    wide = {}
+    for r in table:
+        wide.setdefault(r["experiment"], {"experiment": r["experiment"]})[r["metric"]] = \
+            f"{_g(r['iqm'])} [{_g(r['ci_low'])}, {_g(r['ci_high'])}]"
+    text += [f"## Every final metric: IQM [{c} CI]\n", markdown_table(list(wide.values()))]
+    return "\n".join(text)
+
+
+# -------------------------------------------------------------------------------------------- plot
+def _history(run_dir: Path, key: str, x_key: str = "step"):
+    """(x, value) of every logged row holding ``key``; x is ``x_key`` from the same row, or the last
+    value of ``x_key`` logged before it (RL logs env steps at evaluations and with training rows)."""
+    xs, vals, last_x = [], [], None
     path = Path(run_dir) / "metrics.jsonl"
     if path.exists():
         for line in path.read_text().splitlines():
             row = json.loads(line)
-            if key in row and isinstance(row[key], (int, float)) and math.isfinite(row[key]):
-                steps.append(row["step"])
+            if _is_number(row.get(x_key)):
+                last_x = row[x_key]
+            if key in row and _is_number(row[key]) and last_x is not None:
+                xs.append(last_x)
                 vals.append(row[key])
-    return np.array(steps), np.array(vals)
+    return np.array(xs, dtype=float), np.array(vals, dtype=float)
 
 
-def _plot(specs, summaries, path: Path):
-    import matplotlib
+def _curves(spec, summaries):
+    """The main metric's curve of each seed, on env steps when every seed logs them, else on steps."""
+    dirs = [v["run_dir"] for (n, _), v in sorted(summaries.items()) if n == spec.name]
+    for x_key in (ENV_STEPS, "step"):
+        curves = [_history(d, spec.metric, x_key) for d in dirs]
+        if curves and all(len(c[0]) for c in curves):
+            return x_key, curves
+    return "step", []
 
-    matplotlib.use("Agg")
+
+def _iqm_band(curves, rng):
+    """IQM over seeds on a common grid (where every seed has data), with its bootstrap band."""
+    end = min(c[0].max() for c in curves)
+    grid = np.unique(np.concatenate([c[0] for c in curves]))
+    grid = grid[grid <= end]
+    ys = np.stack([np.interp(grid, x, y) for x, y in curves])  # (seeds, grid)
+    samples = ys[rng.choice(len(ys), (500, len(ys)), replace=True)]  # (reps, seeds, grid)
+    from scipy.stats import trim_mean
+
+    boot = trim_mean(samples, 0.25, axis=1)
+    low, high = np.percentile(boot, [100 * (1 - CONFIDENCE) / 2, 100 * (1 + CONFIDENCE) / 2], axis=0)
+    return grid, trim_mean(ys, 0.25, axis=0), low, high
+
+
+def _plot(specs, summaries, finals, path: Path):
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    drawn = False
-    for spec in specs:
-        curves = [_history(v["run_dir"], spec.metric) for (n, _), v in summaries.items() if n == spec.name]
-        curves = [c for c in curves if len(c[0])]
-        if not curves:
-            continue
-        grid = np.unique(np.concatenate([c[0] for c in curves]))
-        ys = np.stack([np.interp(grid, s, v) for s, v in curves])
-        mean, std = ys.mean(0), ys.std(0)
-        ax.plot(grid, mean, label=f"{spec.name} ({spec.metric})", marker="o" if len(grid) <= 30 else None)
-        ax.fill_between(grid, mean - std, mean + std, alpha=0.25)
-        drawn = True
-    if not drawn:
-        plt.close(fig)
+    fig = _figure(specs, summaries, finals)
+    if fig is None:
         return None
-    ax.set_xlabel("step")
-    ax.set_ylabel("main metric")
-    ax.legend()
-    ax.grid(alpha=0.3)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
 
 
-def _log_wandb(folder: Path, rows, plot, overrides):
+def _figure(specs, summaries, finals):
+    """Learning curves (IQM and band over seeds) beside the performance profile; None without curves."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, prof) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]})
+    x_keys, metrics, drawn = set(), [], False
+    for spec in specs:
+        x_key, curves = _curves(spec, summaries)
+        if not curves:
+            continue
+        grid, mid, low, high = _iqm_band(curves, np.random.default_rng(0))
+        ax.plot(grid, mid, label=spec.name, marker="o" if len(grid) <= 30 else None, ms=3)
+        ax.fill_between(grid, low, high, alpha=0.25)
+        x_keys.add(x_key)
+        metrics.append(spec.metric)
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel(" / ".join(sorted(x_keys)))
+    ax.set_ylabel(" / ".join(dict.fromkeys(metrics)))
+    ax.set_title(f"IQM over seeds, {CONFIDENCE:.0%} bootstrap band", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    _profile(prof, specs, finals)
+    fig.tight_layout()
+    return fig
+
+
+def _profile(ax, specs, finals) -> None:
+    """Performance profile of the final main metric of the experiments sharing the first one's."""
+    metric, mode = specs[0].metric, specs[0].mode
+    scores = {s.name: finals[s.name][metric] for s in specs if s.metric == metric and metric in finals[s.name]}
+    if not scores:
+        ax.set_visible(False)
+        return
+    pooled = np.concatenate(list(scores.values()))
+    pad = 0.05 * (pooled.max() - pooled.min() or abs(pooled.max()) or 1.0)
+    taus = np.linspace(pooled.min() - pad, pooled.max() + pad, 200)
+    sign = -1.0 if mode == "min" else 1.0  # "better than tau": above it, or below it for a metric to minimise
+    for name, values in scores.items():
+        mid, low, high = stats.performance_profile(sign * values, sign * taus, confidence=CONFIDENCE, reps=500,
+                                                   rng=np.random.default_rng(0))
+        ax.plot(taus, mid, label=name)
+        ax.fill_between(taus, low, high, alpha=0.2)
+    ax.set_xlabel(f"tau ({metric}, final)")
+    ax.set_ylabel(f"fraction of seeds {'<' if mode == 'min' else '>'} tau")
+    ax.set_title("performance profile", fontsize=10)
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+
+
+# -------------------------------------------------------------------------------------------- W&B
+def _log_wandb(folder: Path, cfg, group: str, names, overrides, table, improvement, plot):
     from gymlab.runners.wandb_logger import WandbLogger
 
-    mode = None
-    for item in overrides:
-        if item.startswith("logger.mode="):
-            mode = item.split("=", 1)[1]
-    logger = WandbLogger(mode, "gymlab", folder, folder.name, {"overrides": list(overrides)},
-                         group=folder.name, job_type="compare")
-    media = {"compare_table": rows}
+    logger = WandbLogger(cfg.logger.mode, cfg.logger.project, folder, folder.name,
+                         {"experiments": list(names), "overrides": list(overrides),
+                          "seeds": max((r["seeds"] for r in table), default=0)},
+                         group=group, tags=["compare", *names], job_type="compare")
+    media = {"compare_table": [{k: v for k, v in r.items() if k != "values"} for r in table]}
+    if improvement:
+        media["compare_improvement"] = improvement
     if plot:
         media["compare_plot"] = plot
     logger.log_media(media, step=0)
