@@ -28,7 +28,8 @@ from gymlab.runners import checkpoint as ckpt
 from gymlab.runners import config as config_mod
 from gymlab.runners import distributed
 from gymlab.runners import registry
-from gymlab.runners.errors import GymlabError
+from gymlab.runners import run_folder
+from gymlab.runners.errors import FileSystemError, GymlabError
 from gymlab.runners.media import save_media
 from gymlab.runners.wandb_logger import WandbLogger
 
@@ -67,7 +68,9 @@ def versions() -> dict:
     return out
 
 
-def _new_run_dir(cfg, name: str) -> Path:
+def _new_run_dir(cfg, name: str, made: list | None = None) -> Path:
+    """The new run's folder (``run_folder.claim``: new, empty, or a gymlab run with nothing in it yet);
+    ``made`` gets True appended when this call created it (a failed setup then removes it)."""
     if cfg.run_dir:
         path = Path(cfg.run_dir)
     else:
@@ -77,9 +80,9 @@ def _new_run_dir(cfg, name: str) -> Path:
         while path.exists():
             path = Path(cfg.out) / f"{name}-{stamp}-{i}"
             i += 1
-    if (path / "summary.json").exists() or (path / "checkpoints" / "latest.pt").exists():
-        raise GymlabError(f"run directory {path} already holds a run; use 'gymlab resume {path}' or another run_dir")
-    path.mkdir(parents=True, exist_ok=True)
+    created = run_folder.claim(path)
+    if made is not None:
+        made.append(created)
     return path
 
 
@@ -103,7 +106,8 @@ def _scalars(metrics: dict) -> dict:
 
 
 class _Interrupt:
-    """First Ctrl-C asks the loop to stop at the next step boundary; a second one stops at once."""
+    """First Ctrl-C (or SIGTERM, as schedulers and clusters stop jobs) asks the loop to stop at the next step
+    boundary, with a checkpoint; a second one stops at once."""
 
     def __init__(self):
         self.requested = False
@@ -111,7 +115,7 @@ class _Interrupt:
 
     def __enter__(self):
         try:
-            self._old = signal.signal(signal.SIGINT, self._handle)
+            self._old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
         except ValueError:  # not the main thread
             self._old = None
         return self
@@ -123,7 +127,8 @@ class _Interrupt:
 
     def __exit__(self, *exc):
         if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+            for s, old in self._old.items():
+                signal.signal(s, old)
 
 
 class Run:
@@ -134,22 +139,29 @@ class Run:
     """
 
     def __init__(self, name: str, cfg, run_dir: Path, *, resume_payload: dict | None = None, quiet: bool = False,
-                 on_evaluate=None):
+                 on_evaluate=None, made_dir: bool = False):
         self.name, self.cfg, self.run_dir, self.quiet = name, cfg, Path(run_dir), quiet
+        self.made_dir = made_dir  # this process created run_dir: a failed setup removes it
         self.spec = registry.get(name)
         self.resume_payload = resume_payload
         self.rank = int(os.environ.get("RANK", "0"))
         self.on_evaluate = on_evaluate
         self._rows = None  # metrics.jsonl, open for the run; flushed with every checkpoint
+        self.logger = None  # made once setup has succeeded (no orphan W&B run after a failed setup)
+        self._saved_step = resume_payload["step"] if resume_payload else None  # the last checkpoint's step
 
     # ---------------------------------------------------------------- helpers
     def _log_row(self, step: int, metrics: dict) -> None:
         if self.rank != 0 or not metrics:
             return
-        if self._rows is None:
-            self._rows = open(self.run_dir / "metrics.jsonl", "a")
-        self._rows.write(json.dumps({"step": step, **metrics}) + "\n")
-        self.logger.log(metrics, step=step)
+        try:
+            if self._rows is None:
+                self._rows = open(self.run_dir / "metrics.jsonl", "a")
+            self._rows.write(json.dumps({"step": step, **metrics}) + "\n")
+        except OSError as e:
+            raise FileSystemError("write", self.run_dir / "metrics.jsonl", e) from None
+        if self.logger is not None:
+            self.logger.log(metrics, step=step)
 
     def _close_rows(self) -> None:
         if self._rows is not None:
@@ -167,10 +179,14 @@ class Run:
         if self.rank != 0:
             return
         if self._rows is not None:
-            self._rows.flush()
+            try:
+                self._rows.flush()
+            except OSError as e:
+                raise FileSystemError("write", self.run_dir / "metrics.jsonl", e) from None
         payload = {"step": step, "state": self.exp.state_dict(), "rng": ckpt.rng_state(),
-                   "best": best_value, "elapsed": elapsed, "experiment": self.name}
+                   "best": best_value, "elapsed": elapsed, "experiment": self.name, "fingerprint": self._fingerprint}
         ckpt.save(self.run_dir / "checkpoints" / "latest.pt", payload)
+        self._saved_step = step
         if is_best:
             ckpt.save(self.run_dir / "checkpoints" / "best.pt", payload)
 
@@ -179,27 +195,59 @@ class Run:
             return
         items = self.exp.media() if hasattr(self.exp, "media") else {}
         if items:
-            files = save_media(items, self.run_dir / "media")
+            try:
+                files = save_media(items, self.run_dir / "media")
+            except OSError as e:
+                raise FileSystemError("write media in", self.run_dir / "media", e) from None
             self.logger.log_media(files, step=step)
 
     # ---------------------------------------------------------------- the loop
     def execute(self) -> dict:
+        """The run, holding the folder's lock (rank 0); the folder is checked writable and cleared of a killed
+        save's temporary files first. A setup that fails leaves no folder behind when this run made it."""
+        if self.rank != 0:
+            return self._execute()
+        with run_folder.RunLock(self.run_dir):
+            run_folder.check_writable(self.run_dir)
+            for folder in (self.run_dir, self.run_dir / "checkpoints"):
+                ckpt.remove_leftovers(folder)
+            return self._execute()
+
+    def _execute(self) -> dict:
         cfg, spec = self.cfg, self.spec
         seed_everything(cfg.seed)
         device = distributed.device_for_rank(pick_device(cfg.device))
         cfg_dict = config_mod.to_dict(cfg)
-        if self.rank == 0 and self.resume_payload is None:
-            ckpt.atomic_write_text(self.run_dir / "config.yaml",
-                                   yaml.safe_dump({"experiment": self.name, **cfg_dict}, sort_keys=False))
-        self.logger = WandbLogger.for_run(self.name, spec, cfg, self.run_dir,
-                                          resuming=self.resume_payload is not None, rank=self.rank)
+        self._fingerprint = ckpt.fingerprint(cfg_dict)
         ctx = registry.Context(device=device, seed=cfg.seed, run_dir=self.run_dir,
                                log=lambda m: self._log_row(self._step, _scalars(m)),
                                rank=self.rank, world_size=int(os.environ.get("WORLD_SIZE", "1")),
                                amp=cfg.amp, compile=cfg.compile)
         self._step = 0
         self.exp = spec.cls()
-        self.exp.setup(cfg, ctx)
+        try:
+            self.exp.setup(cfg, ctx)
+        except BaseException:
+            if self.rank == 0 and self.resume_payload is None:
+                run_folder.discard(self.run_dir, self.made_dir)
+            raise
+        total = cfg.steps
+        if cfg.epochs is not None:
+            total = max(1, math.ceil(cfg.epochs * getattr(self.exp, "steps_per_epoch", 1)))
+        start, best, prior = 0, None, 0.0
+        if self.resume_payload is not None:
+            start = self.resume_payload["step"]
+            if start > total:
+                raise GymlabError(f"this run already reached step {start}; a budget of {total} steps is below it "
+                                  f"(give steps={start} or more)")
+            summary_path = self.run_dir / "summary.json"
+            if start >= total and summary_path.exists():
+                return json.loads(summary_path.read_text())  # nothing to do: the finished run stays as it is
+        if self.rank == 0:  # a resume writes the overrides it was given (a new budget) into config.yaml
+            ckpt.atomic_write_text(self.run_dir / "config.yaml",
+                                   yaml.safe_dump({"experiment": self.name, **cfg_dict}, sort_keys=False))
+        self.logger = WandbLogger.for_run(self.name, spec, cfg, self.run_dir,
+                                          resuming=self.resume_payload is not None, rank=self.rank)
 
         if cfg.sanity:
             from gymlab.runners.sanity import run_sanity
@@ -210,14 +258,12 @@ class Run:
                 for k, v in report.items():
                     print(f"sanity {k}: {v}", file=sys.stderr)
 
-        total = cfg.steps
-        if cfg.epochs is not None:
-            total = max(1, math.ceil(cfg.epochs * getattr(self.exp, "steps_per_epoch", 1)))
-        start, best, prior = 0, None, 0.0
         if self.resume_payload is not None:
             self.exp.load_state_dict(self.resume_payload["state"])
             ckpt.set_rng_state(self.resume_payload["rng"])
             start, best, prior = self.resume_payload["step"], self.resume_payload["best"], self.resume_payload["elapsed"]
+            if self.rank == 0:
+                _drop_rows_after(self.run_dir / "metrics.jsonl", start)
         ckpt_every = cfg.checkpoint_every or cfg.eval_every
         t0 = time.perf_counter()
         elapsed = lambda: prior + time.perf_counter() - t0  # noqa: E731
@@ -241,9 +287,11 @@ class Run:
                     metrics = _scalars(self.exp.train_step() or {})
                     bad = [k for k, v in metrics.items() if _is_bad(v)]
                     if bad:
-                        raise NonFiniteError(
-                            f"non-finite {', '.join(bad)} at step {step + 1}; stopped, the last good checkpoint "
-                            f"is {self.run_dir / 'checkpoints' / 'latest.pt'} (try a lower learning rate)")
+                        last = self.run_dir / "checkpoints" / "latest.pt"
+                        where = (f"the last good checkpoint is {last} (step {self._saved_step})"
+                                 if self._saved_step is not None and last.exists() else "no checkpoint was written")
+                        raise NonFiniteError(f"non-finite {', '.join(bad)} at step {step + 1}; stopped, {where} "
+                                             f"(try a lower learning rate)")
                     step += 1
                     if step % cfg.log_every == 0:
                         self._log_row(step, metrics)
@@ -290,7 +338,7 @@ class Run:
         wall = elapsed()
         if status == "interrupted":
             self.logger.finish(exit_code=130)
-            raise RunInterrupted(self.run_dir, step)
+            raise RunInterrupted(self.run_dir, step, self._saved_step)
         if not last_eval:  # e.g. resumed after the last step, or a seconds budget hit before any step
             last_eval = _scalars(self.exp.evaluate() or {})
         self._media(step)
@@ -322,9 +370,36 @@ class Run:
 
 
 class RunInterrupted(GymlabError):
-    def __init__(self, run_dir: Path, step: int):
-        super().__init__(f"interrupted at step {step}; checkpoint saved, continue with: gymlab resume {run_dir}")
-        self.run_dir, self.step = run_dir, step
+    """Ctrl-C or SIGTERM; the message claims a checkpoint only for the step that one was written at."""
+
+    def __init__(self, run_dir: Path, step: int, saved_step: int | None = None):
+        saved_step = step if saved_step is None and step == 0 else saved_step
+        if saved_step == step:
+            msg = f"interrupted at step {step}; checkpoint saved, continue with: gymlab resume {run_dir}"
+        elif saved_step is not None:
+            msg = (f"interrupted at step {step} before its checkpoint was written; the last checkpoint is at step "
+                   f"{saved_step}, continue from it with: gymlab resume {run_dir}")
+        else:
+            msg = f"interrupted at step {step} before any checkpoint was written; start the run again"
+        super().__init__(msg)
+        self.run_dir, self.step, self.saved_step = run_dir, step, saved_step
+
+
+def _drop_rows_after(path: Path, step: int) -> None:
+    """Remove the metrics rows of steps after ``step`` (work done after the last checkpoint, about to be redone)."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if _row_step(line) <= step]
+    if len(kept) != len(lines):
+        ckpt.atomic_write_text(path, "".join(kept))
+
+
+def _row_step(line: str) -> float:
+    try:
+        return json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+        return float("inf")  # a row cut by a kill mid-write: dropped
 
 
 # -------------------------------------------------------------------- entry points
@@ -332,8 +407,9 @@ def run(name: str, overrides=(), *, quiet: bool = False, on_evaluate=None) -> di
     spec = registry.get(name)
     cfg = config_mod.build(spec.config_cls, list(overrides))
     with distributed.process_group(cfg.device):  # under torchrun: join the group; rank 0 makes the run dir
-        run_dir = distributed.shared_run_dir(lambda: _new_run_dir(cfg, name))
-        return Run(name, cfg, run_dir, quiet=quiet, on_evaluate=on_evaluate).execute()
+        made: list = []
+        run_dir = distributed.shared_run_dir(lambda: _new_run_dir(cfg, name, made))
+        return Run(name, cfg, run_dir, quiet=quiet, on_evaluate=on_evaluate, made_dir=any(made)).execute()
 
 
 def load_run(run_dir) -> tuple[str, object]:
@@ -352,12 +428,27 @@ def load_run(run_dir) -> tuple[str, object]:
     return name, config_mod.build(spec.config_cls, [], base=saved)
 
 
-def resume(run_dir, overrides=(), *, quiet: bool = False, on_evaluate=None) -> dict:
-    """Continue an interrupted run from checkpoints/latest.pt (overrides may extend the budget)."""
+def resume(run_dir, overrides=(), *, quiet: bool = False, on_evaluate=None, checkpoint: str = "latest") -> dict:
+    """Continue an interrupted run from checkpoints/latest.pt (or best.pt when asked). Overrides may change
+    only the run keys (budget, cadence, logging: ``checkpoint.RUN_KEYS``), never what is trained."""
     name, cfg = load_run(run_dir)
+    saved = config_mod.to_dict(cfg)
     if overrides:
-        cfg = config_mod.build(registry.get(name).config_cls, list(overrides), base=config_mod.to_dict(cfg))
-    payload = ckpt.load(Path(run_dir) / "checkpoints" / "latest.pt")
+        for item in config_mod.parse_overrides(list(overrides)):
+            key = item.split("=", 1)[0]
+            if key.split(".")[0] not in ckpt.RUN_KEYS:
+                raise GymlabError(f"resume cannot change {key!r}: it would not continue the same run; resume may "
+                                  f"change {', '.join(k for k in ckpt.RUN_KEYS if k in saved)}")
+        cfg = config_mod.build(registry.get(name).config_cls, list(overrides), base=saved)
+    if checkpoint not in ("latest", "best"):
+        raise GymlabError(f"bad checkpoint {checkpoint!r}; valid: latest, best")
+    folder = Path(run_dir) / "checkpoints"
+    other = "best" if checkpoint == "latest" else "latest"
+    hint = (f"resume from checkpoints/{other}.pt with: gymlab resume {run_dir} --checkpoint {other}"
+            if (folder / f"{other}.pt").exists() else "no other checkpoint is left; start a new run")
+    path = folder / f"{checkpoint}.pt"
+    payload = ckpt.load(path, hint=hint)
+    ckpt.check_match(payload, path, name, saved)
     with distributed.process_group(cfg.device):
         return Run(name, cfg, Path(run_dir), resume_payload=payload, quiet=quiet, on_evaluate=on_evaluate).execute()
 
@@ -376,6 +467,7 @@ def evaluate_run(run_dir, which: str = "best", overrides=()) -> dict:
     """Rebuild the experiment of a run, load a checkpoint, and evaluate it; ``overrides`` (key=value)
     may change only evaluation keys (eval_keys: device, eval_episodes, eval_seed, ...)."""
     name, cfg = load_run(run_dir)
+    saved = config_mod.to_dict(cfg)
     if overrides:
         cls = registry.get(name).config_cls
         allowed = eval_keys(cls)
@@ -388,7 +480,11 @@ def evaluate_run(run_dir, which: str = "best", overrides=()) -> dict:
     path = Path(run_dir) / "checkpoints" / f"{which}.pt"
     if which == "best" and not path.exists():
         path = Path(run_dir) / "checkpoints" / "latest.pt"
-    payload = ckpt.load(path)
+    other = Path(run_dir) / "checkpoints" / ("latest.pt" if path.name == "best.pt" else "best.pt")
+    hint = (f"evaluate checkpoints/{other.name} with --checkpoint {other.stem}" if other.exists()
+            else "no other checkpoint is left")
+    payload = ckpt.load(path, hint=hint)
+    ckpt.check_match(payload, path, name, saved)
     seed_everything(cfg.seed)
     spec = registry.get(name)
     exp = spec.cls()
