@@ -38,6 +38,8 @@ from typing import Optional
 import numpy as np
 import torch
 
+from gymlab.vision.safe_load import load_pickle
+
 
 @dataclass
 class Split:
@@ -260,8 +262,12 @@ def fetch(source: Source, root=None, download: bool = True, verify: bool = True)
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (gzipped when its name ends in .gz) into a numpy array."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # a truncated or damaged download
+        raise ValueError(f"{path} is truncated or not valid gzip ({type(e).__name__}); delete it and fetch it "
+                         f"again") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"{path} is not an IDX file (bad magic number)")
     types = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -285,11 +291,20 @@ def write_idx(path, array: np.ndarray) -> None:
 
 
 def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
-    """One CIFAR-10 python batch: images (N, 3, 32, 32) uint8 and labels (N,) int64."""
-    with open(path, "rb") as f:
-        d = pickle.load(f, encoding="bytes")
-    x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-    y = np.asarray(d[b"labels"], dtype=np.int64)
+    """One CIFAR-10 python batch: images (N, 3, 32, 32) uint8 and labels (N,) int64.
+
+    The batch is a pickle, read by ``safe_load.load_pickle``: only builtins and NumPy arrays are built,
+    so a planted file cannot run code, whether or not its MD5 was checked (``verify=False``). A file
+    that is not such a batch raises ValueError naming it."""
+    try:
+        with open(path, "rb") as f:
+            d = load_pickle(f, encoding="bytes")
+        x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        y = np.asarray(d[b"labels"], dtype=np.int64)
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        raise ValueError(f"{path} is not a CIFAR-10 python batch ({type(e).__name__}: {e})") from None
+    if len(x) != len(y):
+        raise ValueError(f"{path} is not a CIFAR-10 python batch: {len(x)} images but {len(y)} labels")
     return x, y
 
 
