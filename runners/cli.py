@@ -9,6 +9,7 @@
     gymlab compare NAME NAME ... [seeds=N]        the same budget, several seeds, one table and one plot
     gymlab sweep NAME key=a,b,c ... [--address]   Ray Tune search with ASHA early stopping
     gymlab tour                                   the main job on embedded data
+    gymlab dashboard [--project P] [--save]       the project's W&B workspace, as code (wandb-workspaces)
     gymlab show NAME                              the config keys of an experiment with their defaults
 
 Your own experiments: ``--plugin MODULE_OR_FILE.py`` (any command, repeatable) or ``$GYMLAB_PLUGINS``
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("items", nargs="+", metavar="NAME|key=value", help="experiment names, then seeds=N, workers=N, key=value")
     c.add_argument("--json", action="store_true")
     sub.add_parser("sweep", help="Ray Tune search (gymlab sweep --help)", add_help=False)
+    sub.add_parser("dashboard", help="the project's W&B workspace, as code (gymlab dashboard --help)", add_help=False)
     t = sub.add_parser("tour", help="the main job: one short experiment of each pillar")
     t.add_argument("overrides", nargs="*", metavar="key=value", help="applied to every run (e.g. device=cpu)")
     return p
@@ -114,6 +116,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         try:
             return sweep.main(argv[1:])
+        except GymlabError as e:
+            print(f"gymlab: error: {e}", file=sys.stderr)
+            return 2
+    if argv and argv[0] == "dashboard":
+        from gymlab.runners import dashboard
+
+        try:
+            return dashboard.main(argv[1:])
         except GymlabError as e:
             print(f"gymlab: error: {e}", file=sys.stderr)
             return 2

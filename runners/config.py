@@ -20,8 +20,11 @@ from gymlab.runners.errors import GymlabError
 class LoggerConfig:
     mode: Optional[str] = None  # online | offline | disabled; None: $WANDB_MODE, else offline
     project: str = "gymlab"
-    group: Optional[str] = None
-    tags: list = field(default_factory=list)
+    group: Optional[str] = None  # None: the experiment and a hash of its config without the seed
+    tags: list = field(default_factory=list)  # added to the automatic ones (pillar, experiment, env or data)
+    job_type: Optional[str] = None  # train | eval | compare | sweep; None: train
+    media_every: int = 0  # media at every k-th evaluation too (0: only at the end of the run)
+    artifacts: bool = True  # the checkpoints as a W&B model artifact (aliases latest, best)
 
 
 @dataclass
@@ -34,7 +37,7 @@ class RunConfig:
     eval_every: int = 100  # train steps between evaluations (the last step always evaluates)
     log_every: int = 1  # train steps between scalar logs
     checkpoint_every: int = 0  # 0: at every evaluation
-    media_every_eval: bool = False  # media at every evaluation, not only the last
+    media_every_eval: bool = False  # media at every evaluation (the same as logger.media_every=1)
     sanity: bool = False  # babysitting checks before training (issue 9)
     out: str = "runs"  # parent folder of run directories
     run_dir: Optional[str] = None  # explicit run directory (default: <out>/<name>-<timestamp>)
@@ -112,6 +115,8 @@ def _check_runner_fields(cfg) -> None:
         raise GymlabError(f"bad value for 'logger.mode': {cfg.logger.mode!r}; valid: online, offline, disabled")
     if cfg.steps < 1 and cfg.epochs is None:
         raise GymlabError(f"bad value for 'steps': {cfg.steps}; it must be at least 1")
+    if cfg.logger.media_every < 0:
+        raise GymlabError(f"bad value for 'logger.media_every': {cfg.logger.media_every}; it must be 0 or more")
     if cfg.eval_every < 1:
         raise GymlabError(f"bad value for 'eval_every': {cfg.eval_every}; it must be at least 1")
 

@@ -2,19 +2,84 @@
 
 Accepted values: a matplotlib Figure, an image array (H, W) or (H, W, 3|4) (uint8, or float in
 [0, 1]), a path to a file already written (a GIF, say), a list of row dicts (a table, saved as
-Markdown and JSON) or a string (saved as text).
+Markdown and JSON), a string (saved as text), and the structured items below, which the W&B logger
+turns into W&B's own types (``wandb_logger.wandb_media``) and which are saved here as plain files:
+
+    Video(frames, fps)                         -> <name>.gif               (wandb.Video)
+    Boxes(images, truth, pred, class_labels)   -> <name>.png, boxes drawn  (wandb.Image, boxes= overlays)
+    Masks(images, truth, pred, class_labels)   -> <name>.png, masks beside (wandb.Image, masks= overlays)
+    Confusion(y_true, y_pred, class_names)     -> <name>.png, <name>_per_class.md/.json
+                                                  (wandb.plot.confusion_matrix, per-class wandb.Table)
+
+Nothing here imports wandb: experiments describe media, the logger decides how W&B shows them.
 """
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 
+@dataclass
+class Video:
+    """An animation: ``frames`` (T, H, W, 3) uint8."""
+    frames: object
+    fps: int = 30
+
+
+@dataclass
+class Boxes:
+    """Images with boxes in pixels (x1, y1, x2, y2): ``truth[i]`` = {"boxes", "labels"}, ``pred[i]`` adds
+    "scores"; ``class_labels``: class id -> name."""
+    images: object
+    truth: list
+    pred: list | None
+    class_labels: dict
+    captions: list | None = None
+
+
+@dataclass
+class Masks:
+    """Images with per-pixel class maps (ints): ``truth`` and ``pred`` (N, H, W); ``class_labels``: id -> name."""
+    images: object
+    truth: object
+    pred: object | None
+    class_labels: dict
+    captions: list | None = None
+
+
+@dataclass
+class Confusion:
+    """A classifier's predictions on a labelled set."""
+    y_true: object
+    y_pred: object
+    class_names: list
+
+    def matrix(self) -> np.ndarray:
+        k = len(self.class_names)
+        cm = np.zeros((k, k), dtype=np.int64)
+        np.add.at(cm, (np.asarray(self.y_true, dtype=np.int64), np.asarray(self.y_pred, dtype=np.int64)), 1)
+        return cm
+
+    def per_class(self) -> list[dict]:
+        """One row a class: support, precision, recall (= the class's accuracy), F1."""
+        cm = self.matrix()
+        rows = []
+        for c, name in enumerate(self.class_names):
+            tp, support, predicted = cm[c, c], cm[c].sum(), cm[:, c].sum()
+            p = tp / predicted if predicted else 0.0
+            r = tp / support if support else 0.0
+            rows.append({"class": str(name), "support": int(support), "precision": round(float(p), 4),
+                         "recall": round(float(r), 4), "f1": round(float(2 * p * r / (p + r)) if p + r else 0.0, 4)})
+        return rows
+
+
 def save_media(items: dict, folder: Path) -> dict:
-    """Write each item; return name -> path (or the row list for tables) for the logger."""
+    """Write each item; return name -> path (or the row list for tables, the item for Boxes, Masks,
+    Confusion) for the logger."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
@@ -27,6 +92,24 @@ def save_media(items: dict, folder: Path) -> dict:
             value.savefig(path, dpi=100, bbox_inches="tight")
             plt.close(value)
             out[name] = path
+        elif isinstance(value, Video):
+            out[name] = save_gif(value.frames, folder / f"{safe}.gif", value.fps)
+        elif isinstance(value, Boxes):
+            save_image(np.concatenate([draw_boxes(img, value.truth[i], value.pred[i] if value.pred else None)
+                                       for i, img in enumerate(value.images)], axis=1), folder / f"{safe}.png")
+            out[name] = value
+        elif isinstance(value, Masks):
+            rows = [np.concatenate([to_rgb(img), colour_mask(value.truth[i])] +
+                                   ([colour_mask(value.pred[i])] if value.pred is not None else []), axis=1)
+                    for i, img in enumerate(value.images)]
+            save_image(np.concatenate(rows, axis=0), folder / f"{safe}.png")
+            out[name] = value
+        elif isinstance(value, Confusion):
+            save_confusion(value, folder / f"{safe}.png")
+            rows = value.per_class()
+            (folder / f"{safe}_per_class.json").write_text(json.dumps(rows, indent=1))
+            (folder / f"{safe}_per_class.md").write_text(markdown_table(rows))
+            out[name] = value
         elif isinstance(value, np.ndarray) or hasattr(value, "numpy"):
             path = folder / f"{safe}.png"
             save_image(np.asarray(value), path)
@@ -47,17 +130,138 @@ def save_media(items: dict, folder: Path) -> dict:
     return out
 
 
-def save_image(img: np.ndarray, path: Path) -> None:
-    from PIL import Image
+# ------------------------------------------------------------------------ drawing (PIL, no matplotlib)
+_PALETTE = np.array([[0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
+                     [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212],
+                     [0, 128, 128], [220, 190, 255], [170, 110, 40], [255, 250, 200], [128, 0, 0]], dtype=np.uint8)
 
-    img = np.asarray(img)
-    if img.dtype != np.uint8:
-        img = (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
+
+def to_uint8(img) -> np.ndarray:
+    """(H, W), (H, W, C) or (C, H, W), uint8 or float in [0, 1] -> uint8 (H, W[, C])."""
+    img = np.asarray(img.detach().cpu() if hasattr(img, "detach") else img)
     if img.ndim == 3 and img.shape[0] in (1, 3) and img.shape[-1] not in (1, 3, 4):
         img = np.moveaxis(img, 0, -1)
     if img.ndim == 3 and img.shape[-1] == 1:
         img = img[..., 0]
-    Image.fromarray(img).save(path)
+    if img.dtype != np.uint8:
+        img = (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
+    return img
+
+
+def to_rgb(img) -> np.ndarray:
+    img = to_uint8(img)
+    return np.repeat(img[..., None], 3, axis=-1) if img.ndim == 2 else img[..., :3]
+
+
+def colour_mask(mask) -> np.ndarray:
+    m = np.asarray(mask.cpu() if hasattr(mask, "cpu") else mask).astype(np.int64)
+    return _PALETTE[m % len(_PALETTE)]
+
+
+def draw_boxes(img, truth: dict, pred: dict | None, scale: int = 4) -> np.ndarray:
+    """The image enlarged ``scale`` times with the true boxes in green and the predicted ones in red."""
+    from PIL import Image, ImageDraw
+
+    rgb = Image.fromarray(to_rgb(img))
+    rgb = rgb.resize((rgb.width * scale, rgb.height * scale), Image.NEAREST)
+    draw = ImageDraw.Draw(rgb)
+    for group, colour in ((truth, (0, 255, 0)), (pred, (255, 0, 0))):
+        if group is None:
+            continue
+        scores = group.get("scores")
+        for j, (b, lab) in enumerate(zip(np.asarray(group["boxes"]).tolist(), np.asarray(group["labels"]).tolist())):
+            draw.rectangle([c * scale for c in b], outline=colour)
+            text = str(lab) if scores is None else f"{lab}:{float(np.asarray(scores)[j]):.2f}"
+            draw.text((b[0] * scale + 1, b[1] * scale + 1), text, fill=colour)
+    return np.asarray(rgb)
+
+
+def annotate(frame, text: str) -> np.ndarray:
+    """``text`` drawn in the top-left corner of an RGB frame, on a dark strip so it reads on any scene."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    im = Image.fromarray(np.ascontiguousarray(frame[..., :3], dtype=np.uint8))
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=max(10, im.height // 22))
+    box = draw.textbbox((4, 2), text, font=font)
+    draw.rectangle([0, 0, box[2] + 4, box[3] + 4], fill=(0, 0, 0))
+    draw.text((4, 2), text, fill=(255, 255, 255), font=font)
+    return np.asarray(im)
+
+
+def episode_video(agent, env, seed: int = 10_000, fps: int = 30, max_frames: int = 500, every: int = 2,
+                  max_width: int = 320) -> Video:
+    """One deterministic episode of ``agent`` on ``env`` (an id or a factory), the return so far drawn
+    on every frame. The episode plays up to ``max_frames`` steps; every ``every``-th step is rendered
+    (at fps / every: the same duration) and frames wider than ``max_width`` are subsampled by 2 until they fit.
+    Rendering, drawing and encoding 500 full-size CartPole frames took 20-75 s on a loaded 2-core machine:
+    more than the short run it illustrates; these defaults cut it ~8x and the GIF still reads."""
+    import gymlab.envs.pixels  # noqa: F401  (headless SDL settings for pygame-rendered envs)
+    from gymlab.agents.base import make_env
+
+    env = make_env(env, render_mode="rgb_array")
+    if env.render_mode != "rgb_array":
+        raise ValueError(f"an episode video needs an env with render_mode='rgb_array'; got {env.render_mode!r}")
+
+    def frame(text):
+        f = env.render()
+        while f.shape[1] > max_width:
+            f = f[::2, ::2]
+        return annotate(f, text)
+
+    obs, _ = env.reset(seed=seed)
+    ret, t, done = 0.0, 0, False
+    frames = [frame("return 0")]
+    while not done and t < max_frames:
+        action, _ = agent.predict(obs, deterministic=True)
+        obs, reward, term, trunc, _ = env.step(action)
+        ret, t, done = ret + float(reward), t + 1, term or trunc
+        if t % every == 0 or done:
+            frames.append(frame(f"return {ret:.4g}  step {t}"))
+    env.close()
+    return Video(np.stack(frames), max(1, round(fps / every)))
+
+
+def save_gif(frames, path: Path, fps: int = 30) -> Path:
+    """An animated GIF, every frame mapped to one palette taken from a few of them, without dithering
+    (10-20x faster than a palette per frame, as imageio makes, for rendered scenes of few colours)."""
+    from PIL import Image
+
+    ims = [Image.fromarray(np.ascontiguousarray(np.asarray(f, dtype=np.uint8)[..., :3])) for f in frames]
+    picks = ims[:: max(1, len(ims) // 4)][:4]  # the palette of a few frames side by side
+    strip = Image.new("RGB", (sum(im.width for im in picks), max(im.height for im in picks)))
+    x = 0
+    for im in picks:
+        strip.paste(im, (x, 0))
+        x += im.width
+    palette = strip.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    gif = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in ims]
+    gif[0].save(path, save_all=True, append_images=gif[1:], duration=round(1000 / fps), loop=0)
+    return Path(path)
+
+
+def save_confusion(c: Confusion, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm = c.matrix()
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(cm, cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm):
+        if v:
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=7)
+    ax.set(xlabel="predicted", ylabel="true", title="confusion matrix", xticks=range(len(cm)), yticks=range(len(cm)),
+           xticklabels=c.class_names, yticklabels=c.class_names)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def save_image(img: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(to_uint8(img)).save(path)
 
 
 def fmt(v) -> str:

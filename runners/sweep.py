@@ -194,8 +194,11 @@ def _run_trial(config, run_dir: Path, name, fixed, sweep_dir, metric) -> None:
     else:
         overrides = [*fixed, *(f"{k}={_literal(v)}" for k, v in config.items()),
                      f"run_dir={run_dir}", "progress=false"]
+        # W&B: the trials of one sweep share a group and the job type "sweep"; the project is logger.project
         if not any(o.startswith("logger.group=") for o in fixed):
             overrides.append(f"logger.group={Path(sweep_dir).name}")
+        if not any(o.startswith("logger.job_type=") for o in fixed):
+            overrides.append("logger.job_type=sweep")
         cfg = config_mod.build(registry.get(name).config_cls, overrides)
         shutil.rmtree(run_dir, ignore_errors=True)  # a start that died before its first checkpoint
         run_dir.mkdir(parents=True)

@@ -28,6 +28,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.media import Confusion  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
 from gymlab.vision import datasets, optim  # noqa: E402
 from gymlab.vision.backbones import build as build_backbone  # noqa: E402
@@ -256,15 +257,8 @@ class NetExperiment:
     def media(self):
         """The test confusion matrix, and the first layer's filters (conv nets) or weights (MLP)."""
         pred = self.predict_logits(self.xte).argmax(1).cpu()
-        cm = torch.zeros(self.classes, self.classes, dtype=torch.int64)
-        cm.index_put_((self.yte.cpu(), pred), torch.ones_like(pred), accumulate=True)
-        fig, ax = plt.subplots(figsize=(4, 4))
-        ax.imshow(cm.numpy(), cmap="Blues")
-        for (i, j), v in np.ndenumerate(cm.numpy()):
-            if v:
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=7)
-        ax.set(xlabel="predicted", ylabel="true", title="test confusion matrix")
-        out = {"confusion": fig}
+        # W&B: a confusion-matrix chart and a per-class table; the run folder: confusion.png, confusion_per_class.md
+        out = {"confusion": Confusion(self.yte.cpu().numpy(), pred.numpy(), [str(c) for c in range(self.classes)])}
         first = next(m for m in self.model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
         w = first.weight.detach().cpu()
         if isinstance(first, torch.nn.Linear):

@@ -29,13 +29,14 @@ import torch  # noqa: E402
 
 import gymlab.envs.catch  # noqa: E402,F401  (registers gymlab/Catch-v0)
 from gymlab.agents.actor_critic import A2C  # noqa: E402
-from gymlab.agents.base import evaluate, record_episode  # noqa: E402
+from gymlab.agents.base import evaluate  # noqa: E402
 from gymlab.agents.dqn import DQN  # noqa: E402
 from gymlab.agents.ppo import PPO  # noqa: E402
 from gymlab.agents.reinforce import REINFORCE  # noqa: E402
 from gymlab.envs.pixels import PixelObservation  # noqa: E402
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.media import episode_video  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
 
 
@@ -143,8 +144,8 @@ class RLExperiment:
         out = {"return_curve": self.return_curve()}
         if self.cfg.gif:
             try:
-                out["episode"] = record_episode(self.agent, env_factory(self.cfg, render=True),
-                                                self.ctx.run_dir / "media" / "episode.gif", seed=self.cfg.eval_seed)
+                # episode.gif in the run folder, a wandb.Video with the return drawn on the frames
+                out["episode"] = episode_video(self.agent, env_factory(self.cfg, render=True), seed=self.cfg.eval_seed)
             except (ValueError, gym.error.Error, ImportError) as e:  # an env that cannot render
                 out["episode_note"] = f"no GIF: {e}"
         return out

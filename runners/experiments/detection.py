@@ -9,6 +9,7 @@ import torch
 
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes
+from gymlab.runners.media import Boxes
 from gymlab.runners.registry import register
 from gymlab.vision.boxes import mean_average_precision
 from gymlab.vision.backbones import BACKBONES, build
@@ -103,5 +104,8 @@ class Detector(Checkpointed):
         idx = list(range(8))
         preds = self.predict(self.data.test.images[idx])
         preds = [{k: v[p["scores"] > 0.3] for k, v in p.items()} for p in preds]
-        return {"scenes": draw_scenes(self.data.test, idx),
-                "predictions": draw_scenes(self.data.test, idx, pred=preds, with_masks=False)}
+        test = self.data.test
+        # W&B: native box overlays, truth and prediction as separate groups (class labels, scores)
+        boxes = Boxes([test.images[i] for i in idx], [test.targets(i) for i in idx], preds,
+                      {c: str(c) for c in range(10)}, [test.captions[i] for i in idx])
+        return {"scenes": draw_scenes(test, idx), "predictions": boxes}

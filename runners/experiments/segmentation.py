@@ -19,6 +19,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes  # noqa: E402
+from gymlab.runners.media import Masks  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
 from gymlab.vision.scenes import load_scenes  # noqa: E402
 from gymlab.vision.segmentation import VARIANTS, SegNet, confusion_matrix, iou_per_class, mean_iou, pixel_accuracy  # noqa: E402
@@ -101,4 +102,8 @@ class Segmenter(Checkpointed):
         axes[1, 0].set_title("truth", fontsize=8, loc="left")
         axes[2, 0].set_title(f"predicted ({self.cfg.variant})", fontsize=8, loc="left")
         fig.tight_layout()
-        return {"masks": fig}
+        test = self.data.test
+        # W&B: native mask overlays (truth and prediction) that a user can toggle class by class
+        overlays = Masks(test.images[:n], test.masks[:n].numpy(), pred.numpy(),
+                         {0: "background", **{c + 1: str(c) for c in range(10)}}, list(test.captions[:n]))
+        return {"masks": fig, "mask_overlays": overlays}

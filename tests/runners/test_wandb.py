@@ -1,25 +1,123 @@
-"""W&B: offline files hold the history and config; disabled writes nothing; a broken W&B never stops a run."""
-import time
+"""W&B, read back from the offline .wandb files: history and config, run identity (id, name, group,
+job_type, tags, notes), define_metric axes and summaries, console capture, model artifacts, one W&B run
+across an interrupted and resumed run; disabled writes nothing; a broken W&B never stops a run."""
+import os
+import signal
 
 import pytest
 
-from gymlab.runners.loop import run
-from gymlab.runners.wandb_logger import offline_run_dirs, read_offline_run
+from gymlab.runners import config as config_mod
+from gymlab.runners import registry
+from gymlab.runners.loop import RunInterrupted, resume, run
+from gymlab.runners.wandb_logger import (ID_FILE, offline_run_dirs, read_offline_run, run_identity,
+                                         summary_mode)
 
 
-def test_offline_run_holds_history_and_config(tmp_path, monkeypatch):
+def test_offline_run_holds_history_config_identity_axes_console_and_artifact(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    printed = []
+
+    def on_evaluate(step, metrics, is_last):
+        print(f"evaluated at step {step}")  # the console goes to W&B (the Logs tab)
+        printed.append(step)
+
     s = run("softmax", ["logger.mode=offline", "steps=40", "eval_every=20", "lr=0.3", "progress=false",
-                        f"run_dir={tmp_path / 'r'}"], quiet=True)
+                        "logger.tags=[mine]", f"run_dir={tmp_path / 'r'}"], quiet=True, on_evaluate=on_evaluate)
     dirs = offline_run_dirs(tmp_path / "wb")
     assert len(dirs) == 1 and "wandb_dir" in s
     logged = read_offline_run(dirs[0])
+    # history and config, without the plumbing keys
     assert logged["config"]["lr"] == 0.3 and logged["config"]["experiment"] == "softmax"
+    assert not {"out", "progress", "run_dir"} & set(logged["config"])
     losses = [row["train/loss"] for row in logged["history"] if "train/loss" in row]
     evals = [row["eval/accuracy"] for row in logged["history"] if "eval/accuracy" in row]
     assert len(losses) == 40 and len(evals) == 2
     assert evals[-1] == pytest.approx(s["eval/accuracy"])
-    assert logged["summary"]["eval/accuracy"] == pytest.approx(s["eval/accuracy"])
+    # identity: the id kept in the run folder, a unique readable name, group, job type, tags, notes
+    r = logged["run"]
+    assert (tmp_path / "r" / ID_FILE).read_text().strip() == r["id"] and len(r["id"]) == 8
+    assert r["name"] == f"softmax-{r['id']}-s0" and r["job_type"] == "train" and r["project"] == "gymlab"
+    assert r["group"].startswith("softmax-") and r["tags"] == ["classification", "softmax", "digits", "mine"]
+    assert "pytest" in r["notes"] or "test_wandb" in r["notes"]
+    # axes and summaries: vision charts against epochs; the accuracy summary is the best, not the last
+    metrics = {m["name"]: m for m in logged["metrics"]}
+    assert metrics["eval/*"]["step_metric"] == "train/epoch" and metrics["train/*"]["step_metric"] == "train/epoch"
+    assert metrics["eval/accuracy"]["summary"] == ["max"]
+    assert logged["summary"]["eval/accuracy"] == {"max": pytest.approx(max(evals))}
+    assert all("train/epoch" in row for row in logged["history"] if "eval/accuracy" in row)
+    # console capture
+    assert printed == [20, 40] and "evaluated at step 20" in logged["console"]
+    # the checkpoints as a model artifact: latest and best are the same file here, so one version, two aliases
+    (art,) = logged["artifacts"]
+    assert art["type"] == "model" and art["name"] == f"softmax-{r['id']}" and sorted(art["aliases"]) == ["best", "latest"]
+    assert art["metadata"]["config"]["lr"] == 0.3 and art["files"] == ["model.pt"]
+
+
+def test_resume_continues_the_same_wandb_run(tmp_path, monkeypatch):
+    """A SIGINT at step 30, then `resume`: two offline segments of ONE W&B run, the second marked resumed,
+    its history going on from the checkpoint's step; media at every 2nd evaluation (logger.media_every)."""
+    from gymlab.runners.experiments.linear import Softmax
+
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    original = Softmax.train_step
+
+    def interrupting(self):
+        out = original(self)
+        if self.step == 30:
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    monkeypatch.setattr(Softmax, "train_step", interrupting)
+    args = ["logger.mode=offline", "steps=60", "eval_every=10", "progress=false", "logger.media_every=2",
+            f"run_dir={tmp_path / 'r'}"]
+    with pytest.raises(RunInterrupted):
+        run("softmax", args, quiet=True)
+    monkeypatch.setattr(Softmax, "train_step", original)
+    resume(tmp_path / "r", quiet=True)
+    first, second = (read_offline_run(d) for d in offline_run_dirs(tmp_path / "wb"))
+    assert first["run"]["id"] == second["run"]["id"] == (tmp_path / "r" / ID_FILE).read_text().strip()
+    assert first["run"]["name"] == second["run"]["name"] and not first["run"]["resumed"] and second["run"]["resumed"]
+    steps1 = [row["_step"] for row in first["history"] if "train/loss" in row]
+    steps2 = [row["_step"] for row in second["history"] if "train/loss" in row]
+    assert steps1 == list(range(1, 31)) and steps2 == list(range(31, 61))
+    # media: at the 2nd and 4th evaluation of each process (steps 20; 50) and at the end (60)
+    media_steps = sorted({row["_step"] for seg in (first, second) for row in seg["history"]
+                          if any(k.startswith("media/") for k in row)})
+    assert media_steps == [20, 50, 60]
+    # each segment logged its checkpoints as versions of one model artifact
+    for seg in (first, second):
+        assert {a["name"] for a in seg["artifacts"]} == {f"softmax-{first['run']['id']}"}
+        assert {"latest", "best"} <= {alias for a in seg["artifacts"] for alias in a["aliases"]}
+
+
+def test_identity_groups_seeds_of_one_config_and_takes_job_type_from_the_config(tmp_path):
+    spec = registry.get("softmax")
+
+    def ident(*overrides):
+        cfg = config_mod.build(spec.config_cls, list(overrides))
+        return run_identity("softmax", spec, cfg, tmp_path)
+
+    a, b, c = ident("seed=0"), ident("seed=1"), ident("seed=0", "lr=0.1")
+    assert a["group"] == b["group"] != c["group"] and a["id"] != b["id"]
+    assert ident("logger.group=g", "logger.job_type=sweep")["group"] == "g"
+    assert ident("logger.job_type=sweep")["job_type"] == "sweep" and a["job_type"] == "train"
+    assert ident("logger.project=other")["config"]["logger"]["project"] == "other"
+    rl = registry.get("ppo")
+    cfg = config_mod.build(rl.config_cls, ["env=Acrobot-v1"])
+    assert run_identity("ppo", rl, cfg, tmp_path)["tags"][:3] == ["rl", "ppo", "Acrobot-v1"]
+
+
+def test_summary_modes_fit_the_metric():
+    assert summary_mode("eval/accuracy") == summary_mode("eval/map50") == summary_mode("eval/miou") == "max"
+    assert summary_mode("eval/bits_per_dim") == summary_mode("eval/fid") == summary_mode("eval/nll_nats") == "min"
+    assert summary_mode("eval/mean_return") == "last" and summary_mode("train/loss") is None
+
+
+def test_bad_media_every_is_one_line(tmp_path):
+    from gymlab.runners.errors import GymlabError
+
+    with pytest.raises(GymlabError, match="logger.media_every"):
+        run("softmax", ["logger.media_every=-1", f"run_dir={tmp_path / 'r'}"], quiet=True)
 
 
 def test_wandb_mode_env_is_the_default_and_disabled_writes_nothing(tmp_path, monkeypatch):
