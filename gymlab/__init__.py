@@ -19,6 +19,7 @@ _LAZY = {
     "register": ("gymlab.runners.registry", "register"),
     "run": ("gymlab.runners.loop", "run"),
     "GymlabError": ("gymlab.runners.errors", "GymlabError"),
+    "evaluate": ("gymlab.evaluation", "evaluate"),  # an agent or a run folder; intervals (gymlab.agents.stats)
 }
 
 __all__ = ["__version__", *_LAZY]
