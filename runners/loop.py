@@ -466,6 +466,15 @@ def eval_keys(cfg_cls) -> list[str]:
 def evaluate_run(run_dir, which: str = "best", overrides=()) -> dict:
     """Rebuild the experiment of a run, load a checkpoint, and evaluate it; ``overrides`` (key=value)
     may change only evaluation keys (eval_keys: device, eval_episodes, eval_seed, ...)."""
+    name, exp, payload, path = restore(run_dir, which, overrides)
+    metrics = _scalars(exp.evaluate() or {})
+    return {**metrics, "experiment": name, "checkpoint": str(path), "step": payload["step"]}
+
+
+def restore(run_dir, which: str = "best", overrides=()):
+    """The experiment of a run, set up from its config.yaml and loaded from a checkpoint (best, else
+    latest); returns (name, experiment, checkpoint payload, checkpoint path). ``gymlab eval`` and
+    ``gymlab.load`` start here."""
     name, cfg = load_run(run_dir)
     saved = config_mod.to_dict(cfg)
     if overrides:
@@ -491,5 +500,4 @@ def evaluate_run(run_dir, which: str = "best", overrides=()) -> dict:
     ctx = registry.Context(device=pick_device(cfg.device), seed=cfg.seed, run_dir=Path(run_dir), log=lambda m: None)
     exp.setup(cfg, ctx)
     exp.load_state_dict(payload["state"])
-    metrics = _scalars(exp.evaluate() or {})
-    return {**metrics, "experiment": name, "checkpoint": str(path), "step": payload["step"]}
+    return name, exp, payload, path
