@@ -234,7 +234,7 @@ def save_gif(frames, path: Path, fps: int = 30) -> Path:
     for im in picks:
         strip.paste(im, (x, 0))
         x += im.width
-    palette = strip.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    palette = strip.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
     gif = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in ims]
     gif[0].save(path, save_all=True, append_images=gif[1:], duration=round(1000 / fps), loop=0)
     return Path(path)
