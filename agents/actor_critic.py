@@ -9,12 +9,11 @@ A_t = sum_{t'=t}^{t+n-1} gamma^(t'-t) r_t' + gamma^n V(s_{t+n}) - V(s_t)), and t
         - ent_coef mean_t H[pi_theta(.|s_t)]            entropy bonus (exploration)
 
 The actor and the critic share their encoder and hidden layers (``shared=True``) or are two
-networks (the default, as in SB3). The update is SB3's A2C line by line; the defaults are gymlab's: 8
-envs x 16 steps, GAE(0.95) with gamma 0.995, advantages normalised per rollout, RMSprop with learning
-rate 3.5e-3, value loss weight 1. A random search (benchmarks/tune_rl.py) on CartPole-v1 (seeds 100-109,
-checked on seeds 200-219, never on the benchmark's) found them: they reach 475 in 0.55x (median of
-same-seed ratios) the env steps of SB3's A2C with the zoo's setting, which is ``n_envs=8 n_steps=5
-lr=7e-4 gamma=0.99 gae_lambda=1 normalize_advantage=false vf_coef=0.5``.
+networks (the default, as in SB3). The update is SB3's A2C line by line. The defaults (``A2CConfig``)
+are gymlab's, found by a random search with ``benchmarks/tune_rl.py`` on CartPole-v1 on tuning seeds,
+never the benchmark's; the zoo's setting for SB3's A2C on CartPole is ``n_envs=8 n_steps=5 lr=7e-4
+gamma=0.99 gae_lambda=1 normalize_advantage=false vf_coef=0.5``. How the two compare is measured in
+``benchmarks/results/rl.md`` and ``benchmarks/results/rl_defaults.md``.
 """
 from dataclasses import dataclass, field
 from typing import List
@@ -25,8 +24,9 @@ from torch import nn
 from gymlab.agents.base import Agent
 from gymlab.agents.buffers import collect_rollout, gae
 from gymlab.agents.policies import ActorCritic
+from gymlab.vision.optim import make_optimizer
 
-__all__ = ["A2C", "A2CConfig", "make_optimizer"]
+__all__ = ["A2C", "A2CConfig"]
 
 
 @dataclass
@@ -48,17 +48,6 @@ class A2CConfig:
     log_std_init: float = 0.0  # Gaussian policies: initial log sigma
 
 
-def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
-    """RMSprop (A2C's optimiser, SB3's settings) or Adam (fused into one kernel on CPU and CUDA)."""
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=0.99, eps=1e-5, foreach=True)
-    if name == "adam":
-        params = list(params)
-        first = params[0]["params"][0] if isinstance(params[0], dict) else params[0]
-        return torch.optim.Adam(params, lr=lr, eps=1e-5, fused=first.device.type in ("cpu", "cuda"))
-    raise ValueError(f"unknown optimizer {name!r}; valid: rmsprop, adam")
-
-
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * mask).sum() / mask.sum().clamp(min=1)
 
@@ -73,7 +62,7 @@ class A2C(Agent):
         c = self.cfg
         self.policy = ActorCritic(self.observation_space, self.action_space, c.net_arch, c.activation,
                                   shared=c.shared, log_std_init=c.log_std_init).to(self.device)
-        self.optimizer = make_optimizer(c.optimizer, self.policy.parameters(), c.lr)
+        self.optimizer = make_optimizer(self.policy.parameters(), c.optimizer, c.lr, eps=1e-5, fused=True)
 
     def loss(self, ro):
         """The A2C loss on a rollout (terms masked to real transitions); returns (loss, metrics).

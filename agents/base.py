@@ -1,9 +1,11 @@
 """The agent API shared by the deep RL learners, close to Stable-Baselines3's::
 
     from gymlab.agents.ppo import PPO
-    agent = PPO("CartPole-v1", seed=0, n_envs=8)      # env: a gymnasium id, an env factory, or a VectorEnv
+    agent = PPO("CartPole-v1", seed=0, n_envs=8)      # env: a gymnasium id ("module:Env-v0" too), an env
+                                                      # factory, or a VectorEnv
     agent.learn(total_timesteps=50_000)               # config fields can be overridden as keyword arguments
-    action, _ = agent.predict(obs, deterministic=True)
+    action, _ = agent.predict(obs, deterministic=True)  # SB3's signature: (obs, state, episode_start, deterministic)
+    evaluate_policy(agent, env)                       # stable_baselines3.common.evaluation's works on our agents
     agent.evaluate(n_episodes=10)                     # {"mean_return", "std_return", "mean_length", ...}
     agent.save("ppo.pt");  agent = PPO.load("ppo.pt")
 
@@ -15,9 +17,11 @@ every agent masks it out). ``Agent._env_step`` does this bookkeeping once for al
 counts real environment steps (``num_timesteps``) and records finished episodes
 (``episodes``: (env steps, return, length)).
 
-Subclasses set ``name`` and ``Config`` and implement ``_setup_model()``, ``train_iteration()`` (one
-unit of collection and update, returning scalar metrics); ``_predict(obs, deterministic)`` defaults to the
-actions of ``self.policy``.
+Subclasses set ``name``, ``Config`` and ``supported_action_spaces`` and implement ``_setup_model()``,
+``train_iteration()`` (one unit of collection and update, returning scalar metrics) and, when an
+iteration is not ``n_steps`` per env, ``steps_per_iteration``; ``_predict(obs, deterministic)``
+defaults to the actions of ``self.policy``. Making envs (ids, factories, vector envs) lives in
+``gymlab.envs.factory``; ``make_env`` and ``make_vec_env`` stay importable from here.
 """
 from __future__ import annotations
 
@@ -31,69 +35,53 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Agent", "make_vec_env", "make_env", "check_spaces", "evaluate", "record_episode", "ACCEPTED_ACTIONS"]
+from gymlab.envs.factory import is_env_factory, make_env, make_vec_env
 
-# Which action spaces each agent accepts (observations: Box vectors or uint8 frames, and Discrete).
-ACCEPTED_ACTIONS = {
-    "reinforce": (gym.spaces.Discrete, gym.spaces.Box),
-    "actor-critic": (gym.spaces.Discrete, gym.spaces.Box),
-    "ppo": (gym.spaces.Discrete, gym.spaces.Box),
-    "dqn": (gym.spaces.Discrete,),
-}
+__all__ = ["Agent", "make_vec_env", "make_env", "check_spaces", "evaluate", "record_episode"]
 
 
-def check_spaces(agent: str, observation_space: gym.Space, action_space: gym.Space) -> None:
-    """Raise a one-line TypeError naming the unsupported space and the agents that accept it."""
+def check_spaces(agent: type, observation_space: gym.Space, action_space: gym.Space) -> None:
+    """Raise a one-line TypeError naming the unsupported space and what the agent class accepts.
+
+    Observations: Box (vectors or uint8 frames) and Discrete. Actions: the classes in the agent's
+    ``supported_action_spaces``; a Box must be 1-d (one Gaussian per dimension)."""
+    name = agent.name
     if not isinstance(observation_space, (gym.spaces.Box, gym.spaces.Discrete)):
         raise TypeError(
-            f"{agent} does not accept the observation space {observation_space}; reinforce, actor-critic, dqn and "
-            f"ppo take Box (vectors or uint8 frames) and Discrete observations; flatten it with "
-            f"gymnasium.wrappers.FlattenObservation, or use sb3-a2c, sb3-ppo or sb3-dqn (MultiInputPolicy) for Dict")
-    ok = ACCEPTED_ACTIONS[agent]
+            f"{name} does not accept the observation space {observation_space}; it takes Box (vectors or uint8 "
+            f"frames) and Discrete observations; flatten it with gymnasium.wrappers.FlattenObservation, or use "
+            f"sb3-a2c, sb3-ppo or sb3-dqn (MultiInputPolicy) for Dict")
     box_ok = not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) == 1
-    if not isinstance(action_space, ok) or not box_ok:
-        takers = [n for n, t in ACCEPTED_ACTIONS.items() if isinstance(action_space, t) and box_ok]
-        who = f"agents that accept it: {', '.join(takers)}" if takers else \
-            "none of reinforce, actor-critic, dqn, ppo accepts it (they take Discrete and 1-d Box actions)"
-        raise TypeError(f"{agent} does not accept the action space {action_space}; {who}")
+    if not isinstance(action_space, agent.supported_action_spaces) or not box_ok:
+        takers = sorted(a.name for a in _agent_classes()
+                        if isinstance(action_space, a.supported_action_spaces) and box_ok)
+        valid = " and ".join("1-d Box" if t is gym.spaces.Box else t.__name__ for t in agent.supported_action_spaces)
+        who = f"; agents that accept it: {', '.join(takers)}" if takers else ""
+        raise TypeError(f"{name} does not accept the action space {action_space}; it takes {valid} actions{who}")
 
 
-def make_env(env, render_mode: str | None = None) -> gym.Env:
-    """One env from a gymnasium id or a factory (a callable returning an env)."""
-    if isinstance(env, str):
-        return gym.make(env, render_mode=render_mode) if render_mode else gym.make(env)
-    if callable(env):
-        return env()
-    if isinstance(env, gym.Env):
-        return env
-    raise TypeError(f"env must be a gymnasium id, an env factory or a gym.Env; got {type(env).__name__}")
+def _agent_classes() -> list[type]:
+    """Every learner of this package (subclasses of Agent with a name), found by importing its modules."""
+    import importlib
+    import pkgutil
 
-
-def make_vec_env(env, n_envs: int) -> gym.vector.VectorEnv:
-    """``n_envs`` copies of ``env`` (an id, a factory, or an existing VectorEnv) in next-step autoreset."""
-    if isinstance(env, gym.vector.VectorEnv):
-        venv = env
-    elif isinstance(env, str):
-        venv = gym.make_vec(env, num_envs=n_envs)
-    elif callable(env):
-        venv = gym.vector.SyncVectorEnv([env] * n_envs)
-    elif isinstance(env, gym.Env) and n_envs == 1:
-        venv = gym.vector.SyncVectorEnv([lambda: env])
-    else:
-        raise TypeError(f"env must be a gymnasium id, an env factory or a VectorEnv (or a gym.Env with n_envs=1); "
-                        f"got {type(env).__name__}")
-    mode = venv.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
-    if mode != gym.vector.AutoresetMode.NEXT_STEP:
-        raise ValueError(f"vector env has autoreset mode {mode}; the agents expect AutoresetMode.NEXT_STEP "
-                         f"(gymnasium's default)")
-    return venv
+    package = __name__.rpartition(".")[0]
+    for m in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        importlib.import_module(f"{package}.{m.name}")
+    out, todo = [], list(Agent.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        todo += cls.__subclasses__()
+        if cls.name != Agent.name and cls.name not in [c.name for c in out]:
+            out.append(cls)
+    return out
 
 
 def evaluate(agent, env, n_episodes: int = 10, seed: int = 10_000, deterministic: bool = True,
              max_steps: int | None = None) -> dict:
     """Run ``n_episodes`` episodes on a separate env, episode i reset with seed ``seed + i``.
 
-    ``agent`` is anything with ``predict(obs, deterministic) -> (action, state)`` (ours or SB3's).
+    ``agent`` is anything with ``predict(obs, deterministic=...) -> (action, state)`` (ours or SB3's).
     Returns mean_return, std_return, mean_length and the per-episode lists returns, lengths.
     """
     env = make_env(env)
@@ -137,20 +125,29 @@ def record_episode(agent, env, path, seed: int = 10_000, fps: int = 30, max_fram
 
 
 class Agent:
-    """The shared part of every learner: environments, counters, learn/predict/evaluate/save/load."""
+    """The shared part of every learner: environments, counters, learn/predict/evaluate/save/load.
+
+    A subclass declares what it supports, as SB3's algorithms do: ``supported_action_spaces`` (the
+    gymnasium space classes its policy can output) and ``steps_per_iteration`` (env steps per
+    ``train_iteration``; None when an iteration has no fixed size, as REINFORCE's whole episodes).
+    ``aliases`` maps SB3's option names to ours (``learning_rate`` -> ``lr``)."""
 
     name = "agent"
     Config: type = None
+    supported_action_spaces: tuple = (gym.spaces.Discrete, gym.spaces.Box)
+    aliases = {"learning_rate": "lr"}
 
     def __init__(self, env, config=None, *, seed: int = 0, device: str | torch.device = "cpu", **overrides):
         cfg = config if config is not None else self.Config()
         valid = [f.name for f in dataclasses.fields(cfg)]
+        overrides = self._resolve_aliases(overrides, valid)
         bad = [k for k in overrides if k not in valid]
         if bad:
             raise TypeError(f"{self.name}: unknown option {bad[0]!r}; valid: {', '.join(valid)}")
         self.cfg = dataclasses.replace(cfg, **overrides)
         self.seed, self.device = seed, torch.device(device)
-        self.env = env if isinstance(env, str) else None  # an id evaluate() can re-make
+        self.env = env if isinstance(env, str) else None  # an id that save() records and evaluate() re-makes
+        self._eval_env = env if isinstance(env, str) or is_env_factory(env) else None  # what evaluate() makes
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.envs = make_vec_env(env, getattr(self.cfg, "n_envs", 1))
@@ -159,9 +156,26 @@ class Agent:
         self._obs, _ = self.envs.reset(seed=seed)
         self._reset_episode_stats()
 
+    def _resolve_aliases(self, overrides: dict, valid: list[str]) -> dict:
+        """Options under their SB3 names (``learning_rate=``) renamed to ours (``lr``); both at once is an error."""
+        out = {}
+        for k, v in overrides.items():
+            key = self.aliases[k] if k in self.aliases and self.aliases[k] in valid else k
+            if key in out:
+                raise TypeError(f"{self.name}: {k!r} is another name for {key!r}; give one of them")
+            out[key] = v
+        return out
+
+    @property
+    def steps_per_iteration(self) -> int | None:
+        """Env steps that one ``train_iteration`` takes, all envs together (``n_steps`` per env for the
+        rollout-based agents); None: iterations of no fixed size."""
+        n_steps = getattr(self.cfg, "n_steps", None)
+        return n_steps * self.num_envs if n_steps is not None else None
+
     # ------------------------------------------------------------------ model
     def _build(self, observation_space, action_space) -> None:
-        check_spaces(self.name, observation_space, action_space)
+        check_spaces(type(self), observation_space, action_space)
         self.observation_space, self.action_space = observation_space, action_space
         self.num_timesteps, self.total_timesteps, self.iterations = 0, 0, 0
         self.episodes: list[tuple[int, float, int]] = []
@@ -240,19 +254,25 @@ class Agent:
                 break
         return self
 
-    def predict(self, obs, deterministic: bool = True, state=None):
-        """Action(s) for one observation or a batch; returns (action, None) like SB3."""
-        obs = np.asarray(obs)
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = False):
+        """Action(s) for one observation or a batch, with SB3's signature and result ``(action, state)``.
+
+        ``state`` and ``episode_start`` are for recurrent policies (SB3's API); ours are not recurrent,
+        so ``state`` is returned as it came. ``deterministic=False`` samples from the policy (SB3's default);
+        ``True`` takes its mode. SB3's ``evaluate_policy(agent, env)`` works on every agent."""
+        obs = np.asarray(observation)
         single = obs.shape == tuple(self.observation_space.shape)
         with torch.no_grad():
             a = self._predict(self.obs_tensor(obs[None] if single else obs), deterministic).cpu().numpy()
         a = self.env_action(a)
-        return (a[0] if single else a), None
+        return (a[0] if single else a), state
 
     def evaluate(self, env=None, n_episodes: int = 10, seed: int = 10_000, deterministic: bool = True) -> dict:
-        env = env if env is not None else self.env
+        """Deterministic episodes on a separate env (by default one made like the training env)."""
+        env = env if env is not None else getattr(self, "_eval_env", None) or self.env
         if env is None:
-            raise ValueError("evaluate needs env= (the agent was built from a factory or a VectorEnv, not an id)")
+            raise ValueError("evaluate needs env= (the agent was built from an env instance or a VectorEnv, "
+                             "not an id or a factory)")
         return evaluate(self, env, n_episodes, seed, deterministic)
 
     # ------------------------------------------------------------------ state

@@ -15,14 +15,15 @@ import copy
 from dataclasses import dataclass, field
 from typing import List
 
+import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 
-from gymlab.agents.actor_critic import make_optimizer
 from gymlab.agents.base import Agent
 from gymlab.agents.buffers import ReplayBuffer
 from gymlab.agents.policies import QNetwork
+from gymlab.vision.optim import make_optimizer
 
 __all__ = ["DQN", "DQNConfig"]
 
@@ -53,18 +54,38 @@ class DQN(Agent):
 
     name = "dqn"
     Config = DQNConfig
+    supported_action_spaces = (gym.spaces.Discrete,)
+
+    @property
+    def steps_per_iteration(self) -> int:
+        return self.cfg.train_freq * self.num_envs
+
+    @property
+    def exploration_rate(self) -> float:
+        """SB3's name for the current epsilon (what ``predict(deterministic=False)`` explores with)."""
+        return self.epsilon()
 
     def _setup_model(self):
         c = self.cfg
         self.q = QNetwork(self.observation_space, self.action_space, c.net_arch, c.activation).to(self.device)
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
-        self.optimizer = make_optimizer("adam", self.q.parameters(), c.lr)
+        self.optimizer = make_optimizer(self.q.parameters(), "adam", c.lr, eps=1e-5, fused=True)
         space = self.observation_space
         self.buffer = ReplayBuffer(c.buffer_size, space.shape, space.dtype)
         self._last_target_update = 0
+        self._predict_rng = np.random.default_rng([self.seed, 1])  # predict's exploration, apart from training's
 
     def _predict(self, obs, deterministic):
-        return self.q(obs).argmax(-1)
+        """argmax_a Q(s, a); with ``deterministic=False`` epsilon-greedy at the current exploration rate, as
+        SB3's DQN.predict (a uniformly random action with probability epsilon, drawn for each observation
+        from a generator of its own, so that predicting never changes the course of training)."""
+        greedy = self.q(obs).argmax(-1)
+        if deterministic:
+            return greedy
+        n = greedy.shape[0]
+        explore = torch.as_tensor(self._predict_rng.random(n) < self.exploration_rate, device=greedy.device)
+        random = torch.as_tensor(self._predict_rng.integers(0, self.action_space.n, size=n), device=greedy.device)
+        return torch.where(explore, random, greedy)
 
     def epsilon(self) -> float:
         c = self.cfg

@@ -68,6 +68,7 @@ class QLearning:
         self.steps = 0
         self.episodes = 0
         self.td_error = 0.0  # running mean |TD error|
+        self._predict_rng = np.random.default_rng([self.seed, 1])  # predict's exploration, apart from learning's
 
     # ------------------------------------------------------------- the table
     @property
@@ -84,6 +85,20 @@ class QLearning:
     @property
     def policy(self) -> np.ndarray:
         return self.Q.argmax(axis=1)
+
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = False):
+        """Stable-Baselines3's ``predict``: the greedy action argmax_a Q(s, a) (``deterministic=True``) or the
+        epsilon-greedy one at the current epsilon, for one state or a batch; returns ``(action, state)``.
+        Exploration draws from a generator of its own, so predicting never changes learning."""
+        s = np.asarray(observation, dtype=np.int64)
+        if s.min(initial=0) < 0 or s.max(initial=0) >= self.S:
+            raise ValueError(f"states must be integers in [0, {self.S}); got {observation!r}")
+        Q = self.Q
+        action = Q[s].argmax(axis=-1)
+        if not deterministic:
+            explore = self._predict_rng.random(s.shape) < self.epsilon(self.steps)
+            action = np.where(explore, self._predict_rng.integers(0, self.A, size=s.shape), action)
+        return action, state
 
     def solution(self) -> Solution:
         Q = self.Q

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from gymlab.agents.actor_critic import make_optimizer
 from gymlab.agents.base import Agent
 from gymlab.agents.policies import ActorCritic
+from gymlab.vision.optim import make_optimizer
 
 __all__ = ["REINFORCE", "REINFORCEConfig", "discounted_returns"]
 
@@ -74,6 +74,10 @@ class REINFORCE(Agent):
     name = "reinforce"
     Config = REINFORCEConfig
 
+    @property
+    def steps_per_iteration(self) -> None:
+        return None  # one whole episode per env: no fixed number of steps
+
     def _setup_model(self):
         c = self.cfg
         self.policy = ActorCritic(self.observation_space, self.action_space, c.net_arch, c.activation,
@@ -83,7 +87,7 @@ class REINFORCE(Agent):
         if c.baseline:
             groups.append({"params": [p for n, p in self.policy.named_parameters() if n.startswith("v_")],
                            "lr": c.baseline_lr})
-        self.optimizer = make_optimizer(c.optimizer, groups, c.lr)
+        self.optimizer = make_optimizer(groups, c.optimizer, c.lr, eps=1e-5, fused=True)
 
     def collect_episodes(self) -> Episodes:
         """Reset every env and run until each has finished one episode; later steps are masked out."""

@@ -2,7 +2,7 @@
 
     agent = SB3Agent("ppo", "CartPole-v1", seed=0)     # rl-baselines3-zoo hyperparameters for the env
     agent.learn(100_000, callback=lambda agent, metrics: ...)
-    agent.predict(obs); agent.evaluate(n_episodes=10); agent.save("ppo.zip"); SB3Agent.load("ppo.zip", "ppo")
+    agent.predict(obs, deterministic=True); agent.evaluate(n_episodes=10); agent.save("ppo.zip"); SB3Agent.load("ppo.zip", "ppo")
 
 ``ZOO`` holds the rl-baselines3-zoo (v2.9) hyperparameters for CartPole-v1, LunarLander-v3 and
 Pendulum-v1; for other envs SB3's own defaults apply. ``lin_x`` schedules are linear decays from x to 0.
@@ -164,8 +164,9 @@ class SB3Agent:
             out["train/episode_length"] = float(np.mean([e[2] for e in eps]))
         return out
 
-    def predict(self, obs, deterministic: bool = True, state=None):
-        return self.model.predict(obs, deterministic=deterministic)
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = False):
+        """SB3's own ``predict`` (same signature and defaults)."""
+        return self.model.predict(observation, state, episode_start, deterministic)
 
     def evaluate(self, env=None, n_episodes: int = 10, seed: int = 10_000, deterministic: bool = True) -> dict:
         env = env if env is not None else self.env

@@ -34,11 +34,15 @@ def _resize(frame: np.ndarray, size: tuple[int, int], grayscale: bool) -> np.nda
     return out[..., None] if out.ndim == 2 else out
 
 
-class PixelObservation(gym.ObservationWrapper):
-    """Replace observations by small rendered frames, uint8 of shape (H, W, C * frame_stack)."""
+class PixelObservation(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
+    """Replace observations by small rendered frames, uint8 of shape (H, W, C * frame_stack).
+
+    It records its constructor arguments (``gymnasium.utils.RecordConstructorArgs``), as gymnasium's own
+    wrappers do, so that the env's spec lists it and ``gymnasium.utils.env_checker.check_env`` passes."""
 
     def __init__(self, env: gym.Env, size=(64, 64), grayscale: bool = True, frame_stack: int = 1):
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, size=size, grayscale=grayscale, frame_stack=frame_stack)
+        gym.ObservationWrapper.__init__(self, env)
         if env.render_mode != "rgb_array":
             raise ValueError(f"PixelObservation needs an env made with render_mode='rgb_array'; got {env.render_mode!r}")
         if frame_stack < 1:
@@ -47,6 +51,7 @@ class PixelObservation(gym.ObservationWrapper):
         self.grayscale, self.frame_stack = grayscale, frame_stack
         c = 1 if grayscale else 3
         self.observation_space = gym.spaces.Box(0, 255, (*self.size, c * frame_stack), np.uint8)
+        self.metadata = {**env.metadata, "render_modes": ["rgb_array"]}  # frames need rgb_array rendering
         self._frames: deque = deque(maxlen=frame_stack)
 
     def frame(self) -> np.ndarray:

@@ -29,9 +29,10 @@ __all__ = ["TabularMDP", "MRP", "from_gymnasium", "random_mdp", "TabularEnv", "m
 GYMNASIUM_TABULAR = ("FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1", "Taxi-v4")
 _ATOL = 1e-6  # how far a row of P may be from summing to 1
 # A dense P whose non-zeros are at most this fraction of its entries is backed up through a CSR copy (made on
-# the first backup): a matrix-vector product on (S*A, S) measured 5-6x faster in CSR at density 0.1, 2-2.5x
-# at 0.2 and even at 0.3-0.5 (S = 1000-3000, A = 4; benchmarks/bench_tabular.py has the dense-input row). 0.1
-# leaves a margin for the one-off conversion (~20 dense products). Below SPARSE_MIN_ENTRIES both take microseconds.
+# the first backup): a sparse matrix-vector product on (S*A, S) does work in proportion to the non-zeros, the
+# dense one to all entries, so at low density CSR wins by far (benchmarks/bench_tabular.py measures it on
+# dense input). 0.1 leaves a margin for the one-off conversion to CSR. Below
+# SPARSE_MIN_ENTRIES both take microseconds.
 SPARSE_DENSITY = 0.1
 SPARSE_MIN_ENTRIES = 100_000
 

@@ -81,8 +81,12 @@ def build(cfg_cls, overrides: list[str] = (), base: Optional[dict] = None):
             schema = OmegaConf.merge(schema, base)
     except OmegaConfBaseException as e:
         raise GymlabError(f"saved config does not fit {cfg_cls.__name__}: {_one_line(e)}") from None
+    aliases = getattr(cfg_cls, "aliases", {})  # another name for a key (e.g. SB3's learning_rate for lr)
     for item in overrides:
         key, value = item.split("=", 1)
+        if key not in valid and aliases.get(key) in valid:
+            key = aliases[key]
+            item = f"{key}={value}"
         if key not in valid:
             import difflib
 

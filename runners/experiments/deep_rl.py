@@ -9,6 +9,8 @@ Metrics: eval/mean_return, eval/std_return, eval/mean_length, train/env_steps (r
 the vector envs' reset steps are not counted), time/env_steps_per_s (training only; the runner's
 time/steps_per_s counts train steps). Media: a GIF of one evaluation episode and the return curve.
 Every field of the agent's config (``agents.<agent>.<Agent>Config``) is a key too: ``lr=3e-4``, ``n_envs=4``...
+(``learning_rate=`` is accepted for ``lr``, as the sb3-* experiments take it). ``env`` is any id
+``gymnasium.make`` accepts, ``module:Env-v0`` included (the module is imported and registers the env).
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from gymlab.agents.base import evaluate  # noqa: E402
 from gymlab.agents.dqn import DQN  # noqa: E402
 from gymlab.agents.ppo import PPO  # noqa: E402
 from gymlab.agents.reinforce import REINFORCE  # noqa: E402
+from gymlab.envs.factory import check_env_id  # noqa: E402
 from gymlab.envs.pixels import PixelObservation  # noqa: E402
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
@@ -61,7 +64,8 @@ def run_config(agent_config: type, name: str, **defaults) -> type:
     fields = [(f.name, hints[f.name], dataclasses.field(default=f.default) if f.default is not dataclasses.MISSING
                else dataclasses.field(default_factory=f.default_factory)) for f in dataclasses.fields(agent_config)]
     fields += [(k, type(v), dataclasses.field(default=v)) for k, v in defaults.items()]
-    cls = dataclasses.make_dataclass(name, fields, bases=(DeepRLConfig,))
+    cls = dataclasses.make_dataclass(name, fields, bases=(DeepRLConfig,),
+                                     namespace={"aliases": {"learning_rate": "lr"}})  # SB3's name for lr
     cls.__module__ = __name__
     globals()[name] = cls  # importable by name (pickling, Ray)
     return cls
@@ -79,11 +83,11 @@ def env_factory(cfg: DeepRLConfig, render: bool = False):
 
 
 def check_env(env_id: str) -> None:
+    """Refuse, in one line, an id that ``gymnasium.make`` would not accept (``module:Env-v0`` ids import ``module``)."""
     try:
-        gym.spec(env_id)
-    except gym.error.Error as e:
-        raise GymlabError(f"bad value for 'env': {env_id!r} is not a registered gymnasium env ({e}); "
-                          f"e.g. CartPole-v1, Pendulum-v1, Acrobot-v1, gymlab/Catch-v0") from None
+        check_env_id(env_id)
+    except ValueError as e:
+        raise GymlabError(f"bad value for 'env': {e}") from None
 
 
 class RLExperiment:
@@ -108,22 +112,17 @@ class RLExperiment:
             raise GymlabError(str(e)) from None
         chunk = self.nominal_chunk()
         if cfg.timesteps is not None:
-            cfg.steps = max(1, math.ceil(cfg.timesteps / chunk))
-        # REINFORCE's iterations have no fixed size: without timesteps= its schedules stay constant (budget 0)
-        self.budget = cfg.timesteps or (cfg.steps * chunk if not isinstance(self.agent, REINFORCE) else 0)
+            cfg.steps = max(1, math.ceil(cfg.timesteps / (chunk or 1)))
+        # iterations of no fixed size (REINFORCE's episodes): without timesteps= the schedules stay constant (budget 0)
+        self.budget = cfg.timesteps or (cfg.steps * chunk if chunk else 0)
         self.agent.total_timesteps = self.budget  # schedules (lr, clip, epsilon) span the whole budget
         self.evals: list[tuple[int, float, float]] = []
         self.train_seconds = 0.0  # training time without evaluations (for time/env_steps_per_s)
         self.done = False
 
-    def nominal_chunk(self) -> int:
-        """Env steps per train_step (an upper bound on the number of train steps for REINFORCE)."""
-        c = self.agent.cfg
-        if isinstance(self.agent, REINFORCE):
-            return 1
-        if isinstance(self.agent, DQN):
-            return c.train_freq * self.agent.num_envs
-        return c.n_steps * self.agent.num_envs
+    def nominal_chunk(self) -> int | None:
+        """Env steps per train_step; None when an iteration has no fixed size (then timesteps= bounds the run)."""
+        return self.agent.steps_per_iteration
 
     def train_step(self):
         t0 = time.perf_counter()

@@ -5,7 +5,7 @@ exactly like ours (same env, seeds, metrics and media), so that
     gymlab compare actor-critic sb3-a2c env=CartPole-v1 seeds=5
 
 judges us against SB3. One train_step is one SB3 rollout and its update. The keys n_envs,
-learning_rate, gamma, n_steps, batch_size, ent_coef override the zoo's values when set.
+learning_rate (or lr, our agents' name), gamma, n_steps, batch_size, ent_coef override the zoo's values when set.
 """
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ def _config(name: str, steps: int, eval_every: int):
     fields = [(f.name, f.type, dataclasses.field(default=f.default)) for f in dataclasses.fields(SB3Config)]
     fields += [("steps", int, dataclasses.field(default=steps)),
                ("eval_every", int, dataclasses.field(default=eval_every))]
-    cls = dataclasses.make_dataclass(name, fields, bases=(DeepRLConfig,))
+    cls = dataclasses.make_dataclass(name, fields, bases=(DeepRLConfig,),
+                                     namespace={"aliases": {"lr": "learning_rate"}})  # our agents' name for it
     cls.__module__ = __name__
     globals()[name] = cls
     return cls

@@ -21,10 +21,10 @@ def test_save_load_evaluate_give_the_same_actions(cls, tmp_path):
     path = agent.save(tmp_path / "agent.pt")
     loaded = cls.load(path)  # no env: predict and evaluate only
     obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
-    np.testing.assert_array_equal(agent.predict(obs)[0], loaded.predict(obs)[0])
+    np.testing.assert_array_equal(agent.predict(obs, deterministic=True)[0], loaded.predict(obs, deterministic=True)[0])
     assert agent.evaluate(n_episodes=3, seed=7) == loaded.evaluate(n_episodes=3, seed=7)
-    one, _ = loaded.predict(obs[0])
-    assert np.ndim(one) == 0 and one == agent.predict(obs[:1])[0][0]
+    one, _ = loaded.predict(obs[0], deterministic=True)
+    assert np.ndim(one) == 0 and one == agent.predict(obs[:1], deterministic=True)[0][0]
     assert loaded.num_timesteps == agent.num_timesteps and loaded.cfg == agent.cfg
     with pytest.raises(ValueError, match="holds a"):
         (PPO if cls is not PPO else A2C).load(path)
@@ -32,7 +32,7 @@ def test_save_load_evaluate_give_the_same_actions(cls, tmp_path):
 
 def test_evaluate_uses_its_own_seeds():
     class Fixed:
-        def predict(self, obs, deterministic=True):
+        def predict(self, obs, state=None, episode_start=None, deterministic=False):
             return int(obs[2] > 0), None  # push toward the pole's lean
 
     a = evaluate(Fixed(), "CartPole-v1", n_episodes=4, seed=123)
@@ -42,9 +42,13 @@ def test_evaluate_uses_its_own_seeds():
     assert a["mean_return"] == pytest.approx(np.mean(a["returns"])) and a["mean_length"] == a["mean_return"]
 
 
-def test_unknown_option_is_a_clear_error():
-    with pytest.raises(TypeError, match="unknown option 'learning_rate'.*valid: n_envs"):
-        PPO("CartPole-v1", learning_rate=1e-3)
+def test_unknown_option_is_a_clear_error_and_sb3_names_are_aliases():
+    with pytest.raises(TypeError, match="unknown option 'learnig_rate'.*valid: n_envs"):
+        PPO("CartPole-v1", learnig_rate=1e-3)
+    for cls in (PPO, A2C, DQN, REINFORCE):  # SB3's name for the learning rate
+        assert cls("CartPole-v1", learning_rate=1e-4, **SMALL[cls]).cfg.lr == 1e-4
+    with pytest.raises(TypeError, match="'learning_rate' is another name for 'lr'"):
+        PPO("CartPole-v1", lr=1e-3, learning_rate=1e-3)
 
 
 def test_learn_callback_can_stop_and_counts_real_steps():

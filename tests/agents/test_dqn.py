@@ -58,5 +58,5 @@ def test_dqn_learns_catch_from_pixels():
 
 
 def test_continuous_actions_are_refused_with_the_agents_that_accept_them():
-    with pytest.raises(TypeError, match=r"dqn does not accept the action space Box.*reinforce, actor-critic, ppo"):
+    with pytest.raises(TypeError, match=r"dqn does not accept the action space Box.*it takes Discrete actions; agents that accept it: actor-critic, ppo, reinforce"):
         DQN("Pendulum-v1")

@@ -51,3 +51,15 @@ def test_frame_stack_and_grayscale_on_cartpole():
 def test_pixel_wrapper_needs_rgb_array_rendering():
     with pytest.raises(ValueError, match="render_mode='rgb_array'"):
         PixelObservation(gym.make("CartPole-v1"))
+
+
+def test_pixel_wrapper_passes_gymnasiums_env_checker():
+    from gymnasium.utils.env_checker import check_env
+
+    # through gym.make's spec (the wrapper is recorded, so check_env can re-make it for each render mode)
+    check_env(PixelObservation(gym.make("CartPole-v1", render_mode="rgb_array"), size=(24, 36), frame_stack=2),
+              skip_render_check=False)
+    check_env(PixelObservation(Catch(render_mode="rgb_array"), size=(10, 5)), skip_render_check=False)
+    env = PixelObservation(gym.make("gymlab/Catch-v0", render_mode="rgb_array"), size=(10, 5))
+    assert env.spec.additional_wrappers[-1].kwargs == {"size": (10, 5), "grayscale": True, "frame_stack": 1}
+    assert env.metadata["render_modes"] == ["rgb_array"]
