@@ -5,13 +5,13 @@ import pytest
 import torch
 
 from gymlab.agents.ppo import PPO
+from gymlab.testing import assert_solves
 
 
 def test_ppo_learns_cartpole():
     agent = PPO("CartPole-v1", seed=0)
     agent.learn(30_000)
-    score = agent.evaluate(n_episodes=10)["mean_return"]
-    assert score >= 150, score  # random: about 22
+    assert_solves(agent, "CartPole-v1", threshold=150, episodes=10)  # the 95% CI's lower bound; random: about 22
 
 
 def test_gaussian_policy_on_pendulum():
