@@ -49,7 +49,7 @@ _PILLAR_OF_MODULE = {
 }
 PILLARS = ("classification", "detection", "segmentation", "vision", "rl", "generative")
 AXES = {"rl": "train/env_steps", "generative": "train/examples"}  # the others: train/epoch
-_MAX = ("accuracy", "map", "miou", "success_rate", "auc", "exact_match", "inception_score", "in_box")
+_MAX = ("accuracy", "map", "ap50", "miou", "success_rate", "auc", "exact_match", "inception_score", "in_box")
 _MIN = ("bits_per_dim", "nll_nats", "fid", "loss", "recon_nats", "error")
 _LAST = ("mean_return", "std_return", "mean_length")
 
