@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
+import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -95,12 +96,59 @@ def build(cfg_cls, overrides: list[str] = (), base: Optional[dict] = None):
             raise GymlabError(f"unknown key {key!r}{hint}; valid keys: {', '.join(valid)}")
         try:
             schema = OmegaConf.merge(schema, OmegaConf.from_dotlist([item]))
-        except OmegaConfBaseException as e:
+        except yaml.YAMLError as e:  # e.g. net_arch=[32,32 (an unclosed list)
+            raise GymlabError(f"bad value for {key!r}: {value!r} is malformed ({_one_line(e.problem or e)}); "
+                              f"write a list as [32,32] and a string with spaces in quotes") from None
+        except OmegaConfBaseException:
             want = _type_of(cfg_cls, key)
             raise GymlabError(f"bad value for {key!r}: {value!r} is not {want}; valid keys: {', '.join(valid)}") from None
-    cfg = OmegaConf.to_object(schema)
+    try:
+        cfg = OmegaConf.to_object(schema)
+    except OmegaConfBaseException as e:  # an interpolation ${...} that names no key, or resolves to a wrong type
+        key = getattr(e, "full_key", None) or "?"
+        raise GymlabError(f"bad value for {key!r}: {_one_line(e).split(' full_key:')[0]}; "
+                          f"${{...}} may only name another key of this config (e.g. eval_every=${{steps}})") from None
     _check_runner_fields(cfg)
+    check_ranges(cfg)
     return cfg
+
+
+# The valid range of common numeric keys, wherever a config has them: (low, high, description).
+# A config field may declare its own with ``field(metadata={"range": (low, high, description)})``.
+RANGES = {
+    "seed": (0, 2**32 - 1, "an integer in [0, 2^32)"),
+    "steps": (1, None, "at least 1"),
+    "epochs": (1e-12, None, "greater than 0"),
+    "seconds": (1e-12, None, "greater than 0"),
+    "timesteps": (1, None, "at least 1"),
+    "eval_every": (1, None, "at least 1"),
+    "log_every": (1, None, "at least 1"),
+    "checkpoint_every": (0, None, "0 (at every evaluation) or more"),
+    "batch_size": (1, None, "at least 1"),
+    "n_envs": (1, None, "at least 1"),
+    "n_steps": (1, None, "at least 1"),
+    "n_epochs": (1, None, "at least 1"),
+    "eval_episodes": (1, None, "at least 1"),
+    "frame_stack": (1, None, "at least 1"),
+    "frame_height": (1, None, "at least 1"),
+    "frame_width": (1, None, "at least 1"),
+    "torch_threads": (0, None, "0 (torch's setting) or more"),
+    "gamma": (0, 1, "in [0, 1]"),
+}
+
+
+def check_ranges(cfg) -> None:
+    """One-line GymlabError naming the first numeric key outside its valid range (RANGES or field metadata)."""
+    for f in dataclasses.fields(cfg):
+        rng = f.metadata.get("range") or RANGES.get(f.name)
+        v = getattr(cfg, f.name)
+        if rng is None or v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        low, high, what = rng
+        if (low is not None and v < low) or (high is not None and v > high) or v != v:
+            if f.name == "steps" and getattr(cfg, "epochs", None) is not None:
+                continue  # an epochs budget replaces steps
+            raise GymlabError(f"bad value for {f.name!r}: {v}; it must be {what}")
 
 
 def _type_of(cfg_cls, key: str) -> str:
