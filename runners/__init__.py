@@ -1,9 +1,18 @@
 """The common runner: registry, config, loop, checkpoints, logging, CLI.
 
 Nothing imports `runners`; it wires the plain libraries (envs, vision, agents,
-generative) into experiments.
+generative) into experiments. The contract an experiment implements is
+``gymlab.runners.experiment.Experiment``. Importing this package is cheap (no torch).
 """
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.registry import Context, register, get, names
+from gymlab.runners.registry import get, names, register
 
-__all__ = ["GymlabError", "Context", "register", "get", "names"]
+__all__ = ["GymlabError", "Context", "Experiment", "register", "get", "names"]
+
+
+def __getattr__(name):
+    if name in ("Context", "Experiment"):
+        from gymlab.runners import experiment
+
+        return getattr(experiment, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

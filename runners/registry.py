@@ -51,74 +51,14 @@ ENTRY_POINT_GROUP = "gymlab.experiments"
 INDEX = Path(__file__).resolve().parent / "experiments" / "_index.json"
 
 
-@dataclass
-class Context:
-    """What the runner hands an experiment in ``setup``.
+def __getattr__(name):
+    """``registry.Context`` (now in gymlab.runners.experiment, with the contract), imported on first
+    use: this module does not import torch."""
+    if name == "Context":
+        from gymlab.runners.experiment import Context
 
-    Experiments with an ``nn.Module`` call ``model = ctx.prepare_model(model)`` (device, optional
-    ``torch.compile``, DistributedDataParallel under torchrun), take each global batch's share with
-    ``idx = ctx.shard(idx)``, and run forward passes under ``with ctx.autocast():`` (bf16 when
-    ``amp=true``). With one process and the defaults all three are no-ops apart from ``.to(device)``.
-    Batches kept on the CPU go to the device with ``ctx.to_device(x)`` (pinned, non-blocking on CUDA).
-    """
-
-    device: "torch.device"  # noqa: F821
-    seed: int
-    run_dir: Path
-    log: Callable[[dict], None]  # extra scalars outside train_step (rarely needed)
-    rank: int = 0
-    world_size: int = 1
-    amp: bool = False
-    compile: bool = False
-
-    def prepare_model(self, model):
-        import torch
-
-        model = model.to(self.device)
-        if self.compile:
-            model = torch.compile(model)
-        if self.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            model = _ddp_class()(model, device_ids=ids)
-        return model
-
-    def shard(self, idx):
-        """This process's share of a global batch of indices (all of it with one process)."""
-        return idx[self.rank::self.world_size] if self.world_size > 1 else idx
-
-    def autocast(self):
-        import torch
-
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
-
-    def to_device(self, x):
-        """Move a CPU batch to the device; on CUDA through pinned memory with a non-blocking copy,
-        so that the transfer overlaps with the GPU's work (what DataLoader(pin_memory=True) does)."""
-        if self.device.type == "cuda" and x.device.type == "cpu":
-            return (x if x.is_pinned() else x.pin_memory()).to(self.device, non_blocking=True)
-        return x.to(self.device)
-
-
-_DDP = None
-
-
-def _ddp_class():
-    """DistributedDataParallel whose state_dict is its module's (no ``module.`` prefix), so that a
-    checkpoint written by N processes loads in one, and the other way round. Built on first use:
-    this module does not import torch."""
-    global _DDP
-    if _DDP is None:
-        import torch
-
-        class DDP(torch.nn.parallel.DistributedDataParallel):
-            def state_dict(self, *args, **kwargs):
-                return self.module.state_dict(*args, **kwargs)
-
-            def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-                return self.module.load_state_dict(state_dict, strict=strict, assign=assign)
-
-        _DDP = DDP
-    return _DDP
+        return Context
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -152,6 +92,9 @@ def register(name: str, *, description: str = "", data: str = "", metric: str = 
     def wrap(cls):
         if not dataclasses.is_dataclass(getattr(cls, "Config", None)):
             raise TypeError(f"experiment {name!r} needs a dataclass attribute Config")
+        from gymlab.runners.experiment import check_contract
+
+        check_contract(cls)
         doc = description or ((cls.__doc__ or "").strip().splitlines() or [""])[0]
         _REGISTRY[name] = Spec(name, cls, doc, data, metric, mode, select or metric, module)
         return cls

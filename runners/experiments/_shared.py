@@ -1,19 +1,18 @@
 """Parts several experiments share (a leading underscore: not an experiment module).
 
     batch_indices    resumable minibatches: a permutation per (seed, epoch)
-    fast_forward     replay a scheduler after a resume
-    Checkpointed     state_dict/load_state_dict of an experiment holding ``model``, ``opt`` and ``step``
+    fast_forward     replay a scheduler after a resume (gymlab.runners.experiment.replay_schedule)
     SceneConfig      the digit-scene experiments' data and split sizes; ``check_scenes`` their checks
 """
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import torch
 
 from gymlab.runners.config import RunConfig
+from gymlab.runners.experiment import Experiment, replay_schedule
 from gymlab.runners.errors import GymlabError
 
 
@@ -25,27 +24,8 @@ def batch_indices(seed: int, step: int, n: int, batch_size: int) -> torch.Tensor
     return perm[i * batch_size:(i + 1) * batch_size]
 
 
-def fast_forward(sched, steps: int, total: int) -> None:
-    """Replay ``steps`` scheduler steps (after a resume, possibly with a new budget ``total``)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "lr_scheduler.step() before optimizer.step()": intended here
-        for _ in range(min(steps, total - 1)):
-            sched.step()
-
-
-class Checkpointed:
-    """The checkpoint of an experiment with ``model``, ``opt`` and ``step``; an experiment with a
-    learning-rate schedule ``sched`` over ``budget`` steps gets it replayed on resume."""
-
-    def state_dict(self):
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step}
-
-    def load_state_dict(self, state):
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.step = state["step"]
-        if getattr(self, "sched", None) is not None:
-            fast_forward(self.sched, self.step, self.budget)  # the one-cycle schedule of this run's budget
+fast_forward = replay_schedule  # the old name
+Checkpointed = Experiment  # the old name: model, opt and step are now gathered by Experiment itself
 
 
 @dataclass
