@@ -5,7 +5,9 @@
     gymlab eval RUN_DIR [key=value ...] [--checkpoint best|latest]
                                                   re-evaluate a checkpoint; keys: device and evaluation
                                                   keys (eval_episodes, eval_seed, split, ...)
-    gymlab resume RUN_DIR [key=value ...]         continue an interrupted run
+    gymlab resume RUN_DIR [key=value ...] [--checkpoint latest|best]
+                                                  continue an interrupted run (keys: budget and cadence)
+    gymlab convert CHECKPOINT ...                 rewrite a trusted checkpoint of an older gymlab as plain data
     gymlab compare NAME NAME ... [seeds=N]        the same budget, several seeds, one table and one plot
     gymlab sweep NAME key=a,b,c ... [--address]   Ray Tune search with ASHA early stopping
     gymlab tour                                   the main job on embedded data
@@ -67,7 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("resume", help="continue an interrupted run")
     rs.add_argument("run_dir")
     rs.add_argument("overrides", nargs="*", metavar="key=value")
+    rs.add_argument("--checkpoint", choices=["latest", "best"], default="latest",
+                    help="continue from best.pt (e.g. when latest.pt is corrupt)")
     rs.add_argument("--json", action="store_true")
+    cv = sub.add_parser("convert", help="rewrite a trusted old checkpoint as plain data (it runs the file's code)")
+    cv.add_argument("paths", nargs="+", metavar="CHECKPOINT")
     c = sub.add_parser("compare", help="several experiments, several seeds, one table and plot")
     c.add_argument("items", nargs="+", metavar="NAME|key=value", help="experiment names, then seeds=N, workers=N, key=value")
     c.add_argument("--json", action="store_true")
@@ -156,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `gymlab list | head`: the reader left; not an error
         sys.stdout = open(os.devnull, "w")
         return 0
+    except OSError as e:  # an operating-system error no layer below turned into a GymlabError: still one line
+        where = f" {e.filename}:" if e.filename else ""
+        print(f"gymlab: error:{where} {e.strerror or e}", file=sys.stderr)
+        return 2
 
 
 def _dispatch(args) -> int:
@@ -194,8 +204,14 @@ def _dispatch(args) -> int:
         return 0
     if args.cmd == "resume":
         with quiet_stdout:
-            summary = loop.resume(args.run_dir, args.overrides)
+            summary = loop.resume(args.run_dir, args.overrides, checkpoint=args.checkpoint)
         _print_summary(summary, as_json)
+        return 0
+    if args.cmd == "convert":
+        from gymlab.runners.checkpoint import convert
+
+        for path in args.paths:
+            print(f"converted {convert(path)} (the original is kept as {path}.orig)")
         return 0
     if args.cmd == "compare":
         from gymlab.runners.compare import compare
