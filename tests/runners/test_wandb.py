@@ -139,3 +139,22 @@ def test_broken_wandb_init_does_not_stop_the_run(tmp_path, monkeypatch):
         s = run("softmax", ["logger.mode=online", "steps=20", "progress=false", f"run_dir={tmp_path / 'r'}"],
                 quiet=True)
     assert s["steps"] == 20 and (tmp_path / "r" / "summary.json").exists()
+
+
+def test_generative_charts_use_examples_seen_and_keep_the_lowest_bits_per_dim(tmp_path):
+    from gymlab.runners.wandb_logger import WandbLogger, axis_of, pillar
+
+    spec = registry.get("pixelcnn")
+    assert pillar(spec) == "generative" and axis_of("generative") == "train/examples"
+    logger = WandbLogger("offline", "gymlab-test", tmp_path, "gen", {}, axis="train/examples", spec=spec, batch_size=64)
+    for step, bpd in ((1, 3.0), (2, 2.0), (3, 2.5)):
+        logger.log({"train/nll_nats": 100.0 / step}, step=step)
+        logger.log({"eval/bits_per_dim": bpd}, step=step)
+    logger.summary({"eval/bits_per_dim": 2.5, "steps": 3})
+    logger.finish()
+    logged = read_offline_run(offline_run_dirs(tmp_path)[0])
+    assert [r["train/examples"] for r in logged["history"] if "train/nll_nats" in r] == [64, 128, 192]
+    assert [r["train/examples"] for r in logged["history"] if "eval/bits_per_dim" in r] == [64, 128, 192]
+    metrics = {m["name"]: m for m in logged["metrics"]}
+    assert metrics["eval/*"]["step_metric"] == "train/examples" and metrics["eval/bits_per_dim"]["summary"] == ["min"]
+    assert logged["summary"]["eval/bits_per_dim"] == {"min": 2.0} and logged["summary"]["steps"] == 3
