@@ -94,7 +94,7 @@ def test_plugin_file_seen_by_list_show_run_eval_resume_compare(tmp_path):
     assert res["steps"] == 30
     cmp = json.loads(gymlab("--plugin", "myexp.py", "compare", "mean-sgd", "seeds=2", "steps=10", "--json",
                             cwd=tmp_path).stdout)
-    assert [row["experiment"] for row in cmp["table"]] == ["mean-sgd"]
+    assert {row["experiment"] for row in cmp["table"]} == {"mean-sgd"}
     # Without the plugin the name is unknown, and the error says how to bring one.
     p = gymlab("run", "mean-sgd", cwd=tmp_path, check=False)
     assert p.returncode == 2 and "unknown experiment 'mean-sgd'" in p.stderr and "--plugin" in p.stderr
@@ -144,4 +144,4 @@ def test_plugin_on_ray_workers(tmp_path):
     write_plugin(tmp_path)
     cmp = json.loads(gymlab("--plugin", "myexp.py", "compare", "mean-sgd", "seeds=2", "workers=2", "steps=10",
                             "--json", cwd=tmp_path).stdout)
-    assert [row["experiment"] for row in cmp["table"]] == ["mean-sgd"]
+    assert {row["experiment"] for row in cmp["table"]} == {"mean-sgd"}
