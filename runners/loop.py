@@ -299,6 +299,7 @@ class Run:
                         cfg.seconds is not None and elapsed() >= cfg.seconds)
                     if step % cfg.eval_every == 0 or is_last:
                         last_eval = _scalars(self.exp.evaluate() or {})
+                        is_last = is_last or getattr(self.exp, "done", False)  # e.g. an RL run solved at this evaluation
                         self._log_row(step, last_eval)
                         value = last_eval.get(spec.select, last_eval.get(spec.metric))
                         is_best = self._better(value, best)

@@ -56,6 +56,12 @@ class DeepRLConfig(RunConfig):
     grayscale: bool = True
     torch_threads: int = 1  # small nets run fastest on one thread (0: leave torch's setting)
     gif: bool = True  # media: a GIF of one evaluation episode
+    # Stop at the first evaluation whose mean return reaches solved_return (None: the env's reward_threshold,
+    # CartPole-v1 475) and that a second evaluation on the next eval_episodes seeds confirms: the run then
+    # reports that policy as its final one (eval/solved, eval/confirm_mean_return, train/env_steps of
+    # train/budget_env_steps), instead of training on into the oscillations that follow a solved CartPole.
+    stop_when_solved: bool = True
+    solved_return: Optional[float] = None
 
 
 def run_config(agent_config: type, name: str, **defaults) -> type:
@@ -119,6 +125,12 @@ class RLExperiment:
         self.evals: list[tuple[int, float, float]] = []
         self.train_seconds = 0.0  # training time without evaluations (for time/env_steps_per_s)
         self.done = False
+        self.solved_return = cfg.solved_return
+        if self.solved_return is None and cfg.stop_when_solved:
+            try:
+                self.solved_return = gym.spec(cfg.env).reward_threshold
+            except gym.error.Error:  # an env made by an entry point of a user's module
+                self.solved_return = None
 
     def nominal_chunk(self) -> int | None:
         """Env steps per train_step; None when an iteration has no fixed size (then timesteps= bounds the run)."""
@@ -135,9 +147,20 @@ class RLExperiment:
     def evaluate(self):
         r = evaluate(self.agent, env_factory(self.cfg), self.cfg.eval_episodes, self.cfg.eval_seed)
         self.evals.append((self.agent.num_timesteps, r["mean_return"], r["std_return"]))
-        return {"eval/mean_return": r["mean_return"], "eval/std_return": r["std_return"],
-                "eval/mean_length": r["mean_length"], "train/env_steps": self.agent.num_timesteps,
-                "time/env_steps_per_s": self.agent.num_timesteps / max(self.train_seconds, 1e-9)}
+        out = {"eval/mean_return": r["mean_return"], "eval/std_return": r["std_return"],
+               "eval/mean_length": r["mean_length"], "train/env_steps": self.agent.num_timesteps,
+               "time/env_steps_per_s": self.agent.num_timesteps / max(self.train_seconds, 1e-9)}
+        target = self.solved_return if self.cfg.stop_when_solved else None
+        if target is not None:
+            out["eval/solved"] = False
+            out["train/budget_env_steps"] = self.budget
+            if r["mean_return"] >= target:  # confirmed on fresh episodes, so that one lucky evaluation does not stop it
+                confirm = evaluate(self.agent, env_factory(self.cfg), self.cfg.eval_episodes,
+                                   self.cfg.eval_seed + self.cfg.eval_episodes)
+                out["eval/confirm_mean_return"] = confirm["mean_return"]
+                if confirm["mean_return"] >= target:
+                    out["eval/solved"] = self.done = True
+        return out
 
     def media(self):
         out = {"return_curve": self.return_curve()}
