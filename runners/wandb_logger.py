@@ -230,22 +230,24 @@ class WandbLogger:
             self._warn(f"wandb summary failed ({type(e).__name__}: {e})")
 
     def log_checkpoints(self, folder: Path) -> None:
-        """latest.pt and best.pt as versions of one model artifact, aliased ``latest`` and ``best``."""
+        """The run's checkpoints as a new version of one model artifact, laid out as a run folder
+        (``config.yaml``, ``checkpoints/latest.pt``, ``checkpoints/best.pt``) so that ``gymlab.load``
+        can use it; aliased ``latest`` and, when it holds one, ``best``; the config in its metadata."""
         if self.run is None or not self.artifacts:
             return
         folder = Path(folder)
-        latest, best = folder / "latest.pt", folder / "best.pt"
+        files = [folder / "latest.pt", folder / "best.pt"]
+        if not any(f.exists() for f in files):
+            return
         try:
-            wandb = self._wandb
-            name = f"{self.config.get('experiment', 'model')}-{self.run.id}"
-            meta = {"config": self.config, "run_dir": str(self.run_dir)}
-            same = best.exists() and latest.exists() and best.read_bytes() == latest.read_bytes()
-            for path, aliases in ((best, ["best"]), (latest, ["latest", "best"] if same else ["latest"])):
-                if not path.exists() or (path is best and same):
-                    continue
-                art = wandb.Artifact(name, type="model", metadata={**meta, "checkpoint": path.name})
-                art.add_file(str(path), name="model.pt")
-                self.run.log_artifact(art, aliases=aliases)
+            art = self._wandb.Artifact(f"{self.config.get('experiment', 'model')}-{self.run.id}", type="model",
+                                       metadata={"config": self.config, "run_dir": str(self.run_dir)})
+            if (self.run_dir / "config.yaml").exists():
+                art.add_file(str(self.run_dir / "config.yaml"), name="config.yaml")
+            for f in files:
+                if f.exists():
+                    art.add_file(str(f), name=f"checkpoints/{f.name}")
+            self.run.log_artifact(art, aliases=["latest", "best"] if files[1].exists() else ["latest"])
         except Exception as e:  # noqa: BLE001
             self._warn(f"wandb artifact logging failed ({type(e).__name__}: {e}); checkpoints stay in {folder}")
 
@@ -262,6 +264,32 @@ class WandbLogger:
         except Exception as e:  # noqa: BLE001
             self._warn(f"wandb.finish failed ({type(e).__name__}: {e})")
         self.run = None
+
+
+def is_artifact_ref(ref) -> bool:
+    """``[entity/][project/]name:alias`` (what ``log_checkpoints`` writes) and not a local path."""
+    text = str(ref)
+    return bool(re.fullmatch(r"(?:[\w.-]+/){0,2}[\w.-]+:[\w.-]+", text)) and not Path(text).exists()
+
+
+def fetch_run_folder(ref: str, root: str | None = None) -> Path:
+    """Download a gymlab model artifact (``entity/project/<experiment>-<run id>:best``) as a run folder
+    (config.yaml, checkpoints/); needs W&B online and a key."""
+    from gymlab.runners.errors import GymlabError
+
+    if (os.environ.get("WANDB_MODE") or "online") in ("offline", "disabled", "dryrun"):
+        raise GymlabError(f"{ref!r} is a W&B artifact reference and W&B is {os.environ['WANDB_MODE']}; "
+                          f"set WANDB_MODE=online (with `wandb login`) or pass a run folder")
+    try:
+        import wandb
+
+        path = Path(wandb.Api(timeout=20).artifact(ref, type="model").download(root=root))
+    except Exception as e:  # noqa: BLE001
+        raise GymlabError(f"cannot fetch the W&B artifact {ref!r} ({type(e).__name__}: {e}); "
+                          f"check the name (entity/project/<experiment>-<run id>:best) and `wandb login`") from None
+    if not (path / "config.yaml").exists():
+        raise GymlabError(f"the W&B artifact {ref!r} is not a gymlab model (no config.yaml in it)")
+    return path
 
 
 def wandb_media(wandb, key: str, value) -> dict:

@@ -47,10 +47,11 @@ def test_offline_run_holds_history_config_identity_axes_console_and_artifact(tmp
     assert all("train/epoch" in row for row in logged["history"] if "eval/accuracy" in row)
     # console capture
     assert printed == [20, 40] and "evaluated at step 20" in logged["console"]
-    # the checkpoints as a model artifact: latest and best are the same file here, so one version, two aliases
+    # the checkpoints as a model artifact laid out as a run folder (gymlab.load takes it), the config in its metadata
     (art,) = logged["artifacts"]
     assert art["type"] == "model" and art["name"] == f"softmax-{r['id']}" and sorted(art["aliases"]) == ["best", "latest"]
-    assert art["metadata"]["config"]["lr"] == 0.3 and art["files"] == ["model.pt"]
+    assert art["metadata"]["config"]["lr"] == 0.3
+    assert sorted(art["files"]) == ["checkpoints/best.pt", "checkpoints/latest.pt", "config.yaml"]
 
 
 def test_resume_continues_the_same_wandb_run(tmp_path, monkeypatch):
@@ -105,6 +106,17 @@ def test_identity_groups_seeds_of_one_config_and_takes_job_type_from_the_config(
     rl = registry.get("ppo")
     cfg = config_mod.build(rl.config_cls, ["env=Acrobot-v1"])
     assert run_identity("ppo", rl, cfg, tmp_path)["tags"][:3] == ["rl", "ppo", "Acrobot-v1"]
+
+
+def test_artifact_references_need_wandb_online(tmp_path, monkeypatch):
+    from gymlab.runners.errors import GymlabError
+    from gymlab.runners.wandb_logger import fetch_run_folder, is_artifact_ref
+
+    assert is_artifact_ref("me/gymlab/ppo-ab12cd34:best") and is_artifact_ref("ppo-ab12cd34:latest")
+    assert not is_artifact_ref(tmp_path) and not is_artifact_ref("runs/ppo-20260101-120000")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    with pytest.raises(GymlabError, match="W&B artifact reference and W&B is offline"):
+        fetch_run_folder("me/gymlab/ppo-ab12cd34:best")
 
 
 def test_summary_modes_fit_the_metric():
