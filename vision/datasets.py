@@ -65,11 +65,18 @@ class Dataset:
 
 def load_digits_split(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2) -> Dataset:
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
 
     d = load_digits()
     x = (d.images / 16.0).astype(np.float32)[:, None]  # (1797, 1, 8, 8) in [0, 1]
-    y = d.target.astype(np.int64)
+    return stratified_splits(x, d.target.astype(np.int64), seed, "digits", 10, val_fraction, test_fraction)
+
+
+def stratified_splits(x: np.ndarray, y: np.ndarray, seed: int, name: str, num_classes: int,
+                      val_fraction: float = 0.2, test_fraction: float = 0.2) -> Dataset:
+    """Train/val/test splits of one labelled set (float32 images in [0, 1], int64 labels), stratified by
+    class and fixed by the seed: the test split first, then the validation split from the rest."""
+    from sklearn.model_selection import train_test_split
+
     idx = np.arange(len(y))
     rest, test = train_test_split(idx, test_size=test_fraction, stratify=y, random_state=seed)
     train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction), stratify=y[rest],
@@ -78,7 +85,7 @@ def load_digits_split(seed: int = 0, val_fraction: float = 0.2, test_fraction: f
     def split(i):
         return Split(torch.from_numpy(x[i]), torch.from_numpy(y[i]))
 
-    return Dataset(split(train), split(val), split(test), num_classes=10, name="digits")
+    return Dataset(split(train), split(val), split(test), num_classes=num_classes, name=name)
 
 
 def standardize(train: torch.Tensor, *others: torch.Tensor, eps: float = 1e-8):

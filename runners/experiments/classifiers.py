@@ -1,5 +1,7 @@
 """Image classifiers from the notes, on digits by default (mnist, fashion-mnist, cifar10 with ``data=``
 when their files are in the cache folder): ``knn``, ``mlp``, ``alexnet``, ``vgg``, ``googlenet``, ``resnet``.
+``data=`` also takes the user's own images: a folder with one subfolder per class or an ``.npz`` file
+with arrays ``x`` and ``y`` (``vision.folders``), split, normalised and scored as the built-in sets.
 
 The networks share one training recipe: preprocessing fitted on the training split (zero-centring
 and std scaling per channel or per pixel), optional random-crop/flip augmentation, minibatches in
@@ -30,7 +32,7 @@ from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.media import Confusion  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision import datasets, optim  # noqa: E402
+from gymlab.vision import datasets, folders, optim  # noqa: E402
 from gymlab.vision.backbones import build as build_backbone  # noqa: E402
 from gymlab.vision.knn import KNearestNeighbor, cross_validate_k  # noqa: E402
 from gymlab.vision.mlp import ACTIVATIONS, INITS, MLP  # noqa: E402
@@ -39,12 +41,21 @@ from gymlab.vision.regularizers import augment  # noqa: E402
 
 
 def load_data(name: str, seed: int, root: Optional[str]) -> datasets.Dataset:
-    if name not in datasets.DATASETS:
-        raise GymlabError(f"bad value for 'data': {name!r}; valid: {', '.join(datasets.DATASETS)}")
+    """A built-in set by name, or the user's own: a folder of class subfolders or an .npz (vision.folders)."""
+    if name not in datasets.DATASETS and not folders.is_user_data(name):
+        raise GymlabError(f"bad value for 'data': {name!r}; valid: {', '.join(datasets.DATASETS)}, a folder with one "
+                          f"subfolder of images per class, or an .npz file with arrays x and y")
     try:
-        return datasets.load(name, seed=seed, root=root)
+        if name in datasets.DATASETS:
+            return datasets.load(name, seed=seed, root=root)
+        ds = folders.load_user_data(name, seed=seed)
     except (FileNotFoundError, ValueError) as e:
-        raise GymlabError(str(e)) from None
+        raise GymlabError(f"bad value for 'data': {e}" if name not in datasets.DATASETS else str(e)) from None
+    c, h, w = ds.shape
+    if h != w:
+        raise GymlabError(f"bad value for 'data': {name!r} holds {h}x{w} images; the classifiers take square "
+                          f"images (resize or crop them to one square size)")
+    return ds
 
 
 def _check_choice(key: str, value, valid) -> None:
