@@ -8,7 +8,11 @@ One import package. Its subpackages are the repository's top-level folders:
     gymlab.generative  PixelRNN, PixelCNN, autoencoders, VAE, GAN
     gymlab.runners     the common runner: registry, config, loop, checkpoints, W&B, CLI, sweeps
 
-Importing ``gymlab`` is cheap (no torch); the entry points below load on first use.
+Importing ``gymlab`` is cheap (no torch); the entry points below load on first use::
+
+    import gymlab
+    summary = gymlab.run("ppo", ["timesteps=20000"])       # as `gymlab run ppo timesteps=20000`
+    agent = gymlab.load(summary["run_dir"])                 # the trained agent (or model), ready to use
 """
 from importlib import import_module
 
@@ -16,6 +20,7 @@ __version__ = "0.2.0"
 
 # name -> (module, attribute): resolved lazily so that `import gymlab` and `gymlab --help` stay fast.
 _LAZY = {
+    "load": ("gymlab.loading", "load"),  # the trained agent or model of a run folder, ready to use
     "register": ("gymlab.runners.registry", "register"),
     "run": ("gymlab.runners.loop", "run"),
     "GymlabError": ("gymlab.runners.errors", "GymlabError"),
@@ -30,3 +35,7 @@ def __getattr__(name):
         module, attr = _LAZY[name]
         return getattr(import_module(module), attr)
     raise AttributeError(f"module 'gymlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
