@@ -32,6 +32,7 @@ import torch  # noqa: E402
 import gymlab.envs.catch  # noqa: E402,F401  (registers gymlab/Catch-v0)
 from gymlab.agents.actor_critic import A2C  # noqa: E402
 from gymlab.agents.base import evaluate  # noqa: E402
+from gymlab.agents.evaluation import evaluate as evaluate_with_intervals  # noqa: E402
 from gymlab.agents.dqn import DQN  # noqa: E402
 from gymlab.agents.ppo import PPO  # noqa: E402
 from gymlab.agents.reinforce import REINFORCE  # noqa: E402
@@ -145,9 +146,11 @@ class RLExperiment:
         return metrics
 
     def evaluate(self):
-        r = evaluate(self.agent, env_factory(self.cfg), self.cfg.eval_episodes, self.cfg.eval_seed)
+        # per-episode returns on seeds eval_seed + i, with IQM and bootstrap intervals (gymlab.agents.evaluation)
+        ev = evaluate_with_intervals(self.agent, env_factory(self.cfg), self.cfg.eval_episodes, self.cfg.eval_seed)
+        r = {"mean_return": ev.mean, "std_return": ev.std, "mean_length": ev.mean_length}
         self.evals.append((self.agent.num_timesteps, r["mean_return"], r["std_return"]))
-        out = {"eval/mean_return": r["mean_return"], "eval/std_return": r["std_return"],
+        out = {**ev.metrics(), "eval/mean_return": r["mean_return"], "eval/std_return": r["std_return"],
                "eval/mean_length": r["mean_length"], "train/env_steps": self.agent.num_timesteps,
                "time/env_steps_per_s": self.agent.num_timesteps / max(self.train_seconds, 1e-9)}
         target = self.solved_return if self.cfg.stop_when_solved else None
