@@ -26,7 +26,6 @@ defaults to the actions of ``self.policy``. Making envs (ids, factories, vector 
 from __future__ import annotations
 
 import dataclasses
-import pickle
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +33,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
+
+from gymlab.agents.env_state import env_state, load_env_state, space_from_dict, space_to_dict
+from gymlab.vision.safe_load import UnsafeCheckpointError, load_checkpoint
 
 from gymlab.envs.factory import is_env_factory, make_env, make_vec_env
 
@@ -276,31 +278,38 @@ class Agent:
         return evaluate(self, env, n_episodes, seed, deterministic)
 
     # ------------------------------------------------------------------ state
+    def describe(self) -> dict:
+        """What rebuilds this agent without its env: its name, config, seed, env id and spaces (plain data)."""
+        return {"agent": self.name, "config": dataclasses.asdict(self.cfg), "seed": self.seed, "env": self.env,
+                "observation_space": space_to_dict(self.observation_space),
+                "action_space": space_to_dict(self.action_space)}
+
     def state_dict(self) -> dict:
-        """Networks, optimisers, counters and RNG; plus the envs and their current episode (when picklable),
-        so that training continues exactly where it stopped."""
+        """Networks, optimisers, counters and RNG, the agent's description, and its envs' state as plain data
+        (``agents.env_state``), so that training continues exactly where it stopped. Never a pickled object."""
         out = {k: v.state_dict() for k, v in vars(self).items() if isinstance(v, (nn.Module, torch.optim.Optimizer))}
         out.update(num_timesteps=self.num_timesteps, total_timesteps=self.total_timesteps, iterations=self.iterations,
-                   episodes=list(self.episodes), rng=self.rng.bit_generator.state)
+                   episodes=[list(e) for e in self.episodes], rng=self.rng.bit_generator.state, meta=self.describe())
         out.update(self._extra_state())
-        envs = getattr(self, "envs", None)
-        if envs is not None:
-            try:
-                out["envs"] = pickle.dumps((envs, self._obs, self._autoreset, self._ep_return, self._ep_length))
-            except Exception:  # noqa: BLE001 - some envs (renderers, sockets) cannot be pickled; resume re-resets
-                pass
+        if getattr(self, "envs", None) is not None:
+            out["envs"] = {"env": env_state(self.envs), "obs": self._obs, "autoreset": self._autoreset,
+                           "ep_return": self._ep_return, "ep_length": self._ep_length}
         return out
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore ``state_dict()``'s output; the envs (rebuilt by the constructor) take the saved envs' state."""
         for k, v in vars(self).items():
             if isinstance(v, (nn.Module, torch.optim.Optimizer)) and k in state:
                 v.load_state_dict(state[k])
         self.num_timesteps, self.total_timesteps = state["num_timesteps"], state["total_timesteps"]
-        self.iterations, self.episodes = state["iterations"], list(state["episodes"])
+        self.iterations, self.episodes = state["iterations"], [tuple(e) for e in state["episodes"]]
         self.rng.bit_generator.state = state["rng"]
         self._load_extra_state(state)
-        if "envs" in state and getattr(self, "envs", None) is not None:
-            self.envs, self._obs, self._autoreset, self._ep_return, self._ep_length = pickle.loads(state["envs"])
+        saved = state.get("envs")
+        if isinstance(saved, dict) and getattr(self, "envs", None) is not None:
+            load_env_state(self.envs, saved["env"])
+            self._obs, self._autoreset = saved["obs"], saved["autoreset"]
+            self._ep_return, self._ep_length = saved["ep_return"], saved["ep_length"]
 
     def _extra_state(self) -> dict:
         return {}
@@ -309,29 +318,53 @@ class Agent:
         pass
 
     def save(self, path) -> Path:
+        """Write the agent in the runner's checkpoint format (``{"step", "state": {"agent": ...}}``), so that
+        ``load`` reads both this file and a run's ``checkpoints/best.pt``. Like SB3, the envs and DQN's
+        replay buffer are left out."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         state = self.state_dict()
-        state.pop("envs", None)  # like SB3: the weights and counters, not the envs or DQN's replay buffer
+        state.pop("envs", None)
         state.pop("buffer", None)
-        torch.save({"agent": self.name, "config": dataclasses.asdict(self.cfg), "seed": self.seed, "env": self.env,
-                    "observation_space": self.observation_space, "action_space": self.action_space,
-                    "state": state}, path)
+        torch.save({"step": self.num_timesteps, "experiment": self.name, "state": {"agent": state}}, path)
         return path
 
     @classmethod
     def load(cls, path, env=None, device: str = "cpu"):
-        """Rebuild a saved agent; without ``env`` it can predict and evaluate but not learn."""
-        payload = torch.load(path, map_location=device, weights_only=False)
-        if payload.get("agent") != cls.name:
-            raise ValueError(f"{path} holds a {payload.get('agent')!r} agent, not {cls.name!r}")
-        cfg = cls.Config(**payload["config"])
+        """Rebuild a saved agent from ``agent.save``'s file or a run's checkpoint (``runs/.../best.pt``), read
+        with ``torch.load(weights_only=True)``. Without ``env`` it can predict and evaluate but not learn.
+        ``Agent.load`` picks the class from the file; ``PPO.load`` insists on a PPO."""
+        try:
+            payload = load_checkpoint(path, map_location=device)
+        except UnsafeCheckpointError as e:
+            raise ValueError(f"{path} was refused: {e}; loading it could run code. If you trust it, convert it "
+                             f"with: gymlab convert {path}") from None
+        except FileNotFoundError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any reading failure means the same thing to the user
+            raise ValueError(f"{path} is corrupt or not a checkpoint ({type(e).__name__})") from None
+        state = payload.get("state", {}).get("agent") if isinstance(payload, dict) else None
+        meta = state.get("meta") if isinstance(state, dict) else None
+        if meta is None:
+            raise ValueError(f"{path} holds no agent (no state['agent']['meta']); it is not a checkpoint of "
+                             f"reinforce, actor-critic, dqn or ppo")
+        if cls is Agent:
+            import gymlab.agents.actor_critic, gymlab.agents.dqn, gymlab.agents.ppo, gymlab.agents.reinforce  # noqa: E401,F401
+            cls = {c.name: c for c in _agent_classes()}.get(meta["agent"])
+            if cls is None:
+                raise ValueError(f"{path} holds an unknown agent {meta['agent']!r}")
+        elif meta["agent"] != cls.name:
+            raise ValueError(f"{path} holds a {meta['agent']!r} agent, not {cls.name!r}")
+        cfg = cls.Config(**meta["config"])
         if env is not None:
-            agent = cls(env, cfg, seed=payload["seed"], device=device)
+            agent = cls(env, cfg, seed=meta["seed"], device=device)
         else:
             agent = cls.__new__(cls)
-            agent.cfg, agent.seed, agent.device, agent.env = cfg, payload["seed"], torch.device(device), payload["env"]
-            agent.rng, agent.envs = np.random.default_rng(payload["seed"]), None
-            agent._build(payload["observation_space"], payload["action_space"])
-        agent.load_state_dict(payload["state"])
+            agent.cfg, agent.seed, agent.device, agent.env = cfg, meta["seed"], torch.device(device), meta["env"]
+            agent.rng, agent.envs = np.random.default_rng(meta["seed"]), None
+            agent._build(space_from_dict(meta["observation_space"]), space_from_dict(meta["action_space"]))
+        state = dict(state)
+        state.pop("envs", None)  # the envs' state belongs to the run that saved it, not to a new env
+        agent.load_state_dict(state)
         return agent
+

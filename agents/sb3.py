@@ -2,7 +2,7 @@
 
     agent = SB3Agent("ppo", "CartPole-v1", seed=0)     # rl-baselines3-zoo hyperparameters for the env
     agent.learn(100_000, callback=lambda agent, metrics: ...)
-    agent.predict(obs, deterministic=True); agent.evaluate(n_episodes=10); agent.save("ppo.zip"); SB3Agent.load("ppo.zip", "ppo")
+    agent.predict(obs, deterministic=True); agent.evaluate(n_episodes=10); agent.save("ppo.pt"); SB3Agent.load("ppo.pt")
 
 ``ZOO`` holds the rl-baselines3-zoo (v2.9) hyperparameters for CartPole-v1, LunarLander-v3 and
 Pendulum-v1; for other envs SB3's own defaults apply. ``lin_x`` schedules are linear decays from x to 0.
@@ -12,15 +12,18 @@ with the learning-rate/clip/epsilon schedules still spanning ``total_timesteps``
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
 from gymlab.agents.base import evaluate as _evaluate
+from gymlab.agents.env_state import env_state, load_env_state
 
-__all__ = ["SB3Agent", "ZOO", "zoo_hyperparams", "LinearSchedule"]
+__all__ = ["SB3Agent", "ZOO", "zoo_hyperparams", "LinearSchedule", "POLICIES"]
+
+POLICIES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")  # SB3's policies for vectors, images, Dict observations
 
 ZOO = {
     ("a2c", "CartPole-v1"): dict(n_envs=8, n_timesteps=500_000, policy="MlpPolicy", ent_coef=0.0),
@@ -108,7 +111,7 @@ class SB3Agent:
     """An SB3 model (``algo`` in a2c, ppo, dqn) with our agents' learn/predict/evaluate/save/load."""
 
     def __init__(self, algo: str, env, seed: int = 0, device: str = "cpu", zoo: bool = True, n_envs: int | None = None,
-                 **overrides):
+                 policy: str | None = None, **overrides):
         from stable_baselines3.common.env_util import make_vec_env
 
         algos = _algos()
@@ -119,7 +122,13 @@ class SB3Agent:
         self.zoo_timesteps = int(hp.pop("n_timesteps", 100_000))
         n_envs = n_envs or hp.pop("n_envs", 1)
         hp.pop("n_envs", None)
-        policy = hp.pop("policy", "MlpPolicy")
+        policy = policy or hp.pop("policy", "MlpPolicy")
+        hp.pop("policy", None)
+        if policy not in POLICIES:
+            raise ValueError(f"unknown SB3 policy {policy!r}; valid: {', '.join(POLICIES)}")
+        # what rebuilds this agent (save/load): the constructor's arguments, as plain data
+        self.init_args = {"algo": algo, "env": self.env, "seed": seed, "zoo": zoo, "n_envs": n_envs, "policy": policy,
+                          "overrides": {k: v for k, v in overrides.items() if v is not None}}
         hp.update({k: v for k, v in overrides.items() if v is not None})
         self.venv = make_vec_env(env, n_envs=n_envs, seed=seed)
         self.hyperparams = {"n_envs": n_envs, "policy": policy, **hp}
@@ -175,23 +184,82 @@ class SB3Agent:
         return _evaluate(self.model, env, n_episodes, seed, deterministic)
 
     def save(self, path) -> Path:
-        self.model.save(path)
-        return Path(path)
+        """Our checkpoint format (``{"step", "state": {"agent": state_dict()}}``): tensors and plain data, not
+        SB3's zip (whose loader unpickles with cloudpickle)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = self.state_dict()
+        for k in ("envs", "replay_buffer"):
+            state.pop(k, None)
+        torch.save({"step": self.num_timesteps, "experiment": self.name, "state": {"agent": state}}, path)
+        return path
 
     @classmethod
-    def load(cls, path, algo: str, env=None, device: str = "cpu"):
-        agent = cls.__new__(cls)
-        agent.algo, agent.env, agent.seed, agent.episodes, agent.total_timesteps = algo, env, 0, [], 0
-        agent.name = f"sb3-{algo}"
-        agent.venv = None
-        agent.model = _algos()[algo].load(path, device=device)
+    def load(cls, path, algo: str | None = None, env=None, device: str = "cpu"):
+        """Rebuild an agent saved by ``save`` (or a run's checkpoint of sb3-*) from its constructor arguments and
+        load the policy; ``env`` replaces the saved env id (needed when it was built from a factory)."""
+        from gymlab.vision.safe_load import UnsafeCheckpointError, load_checkpoint
+
+        try:
+            payload = load_checkpoint(path, map_location=device)
+        except UnsafeCheckpointError as e:
+            raise ValueError(f"{path} was refused: {e}; loading it could run code. If you trust it, convert it "
+                             f"with: gymlab convert {path}") from None
+        except FileNotFoundError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise ValueError(f"{path} is corrupt or not a checkpoint ({type(e).__name__})") from None
+        state = payload.get("state", {}).get("agent") if isinstance(payload, dict) else None
+        meta = state.get("meta") if isinstance(state, dict) else None
+        if not isinstance(meta, dict) or "algo" not in meta:
+            raise ValueError(f"{path} holds no SB3 agent (no state['agent']['meta']['algo'])")
+        if algo is not None and algo != meta["algo"]:
+            raise ValueError(f"{path} holds an sb3-{meta['algo']} agent, not sb3-{algo}")
+        env = env if env is not None else meta["env"]
+        if env is None:
+            raise ValueError(f"{path} was trained on an env built by a factory: give env= to load it")
+        agent = cls(meta["algo"], env, seed=meta["seed"], device=device, zoo=meta["zoo"], n_envs=meta["n_envs"],
+                    policy=meta["policy"], **meta["overrides"])
+        state = dict(state)
+        state.pop("envs", None)  # the envs' state belongs to the run that saved it
+        agent.load_state_dict(state)
         return agent
 
     def state_dict(self) -> dict:
-        buf = io.BytesIO()
-        self.model.save(buf)
-        return {"model": buf.getvalue(), "episodes": list(self.episodes), "total_timesteps": self.total_timesteps}
+        """Plain data: the policy's and its optimiser's state_dicts, SB3's counters, exploration and (DQN) the
+        replay buffer's arrays, the envs' state (``agents.env_state``) and the constructor's arguments."""
+        m = self.model
+        out = {"meta": dict(self.init_args), "policy": m.policy.state_dict(),
+               "optimizer": m.policy.optimizer.state_dict(), "episodes": [list(e) for e in self.episodes],
+               "total_timesteps": self.total_timesteps,
+               "counters": {k: getattr(m, k) for k in _COUNTERS if hasattr(m, k)},
+               "action_space_rng": m.action_space.np_random.bit_generator.state,  # DQN's random actions
+               "envs": {"env": env_state(m.env), "last_obs": m._last_obs,
+                        "last_episode_starts": m._last_episode_starts}}
+        buf = getattr(m, "replay_buffer", None)
+        if buf is not None:
+            out["replay_buffer"] = {k: v for k, v in vars(buf).items()
+                                    if isinstance(v, (np.ndarray, int, bool)) and not isinstance(v, np.random.Generator)}
+        return out
 
     def load_state_dict(self, state: dict) -> None:
-        self.model = _algos()[self.algo].load(io.BytesIO(state["model"]), env=self.venv, device=self.model.device)
-        self.episodes, self.total_timesteps = list(state["episodes"]), state["total_timesteps"]
+        m = self.model
+        m.policy.load_state_dict(state["policy"])
+        m.policy.optimizer.load_state_dict(state["optimizer"])
+        self.episodes = [tuple(e) for e in state["episodes"]]
+        self.total_timesteps = state["total_timesteps"]
+        for k, v in state["counters"].items():
+            setattr(m, k, v)
+        m.action_space.np_random.bit_generator.state = state["action_space_rng"]
+        if "replay_buffer" in state and getattr(m, "replay_buffer", None) is not None:
+            for k, v in state["replay_buffer"].items():
+                setattr(m.replay_buffer, k, v)
+        saved = state.get("envs")
+        if saved is not None and saved["last_obs"] is not None:
+            load_env_state(m.env, saved["env"])
+            m._last_obs, m._last_episode_starts = saved["last_obs"], saved["last_episode_starts"]
+
+
+# SB3's counters and schedules' position: what, besides the networks, its next update depends on
+_COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_current_progress_remaining", "exploration_rate",
+             "_n_calls")

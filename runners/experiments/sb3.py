@@ -5,7 +5,8 @@ exactly like ours (same env, seeds, metrics and media), so that
     gymlab compare actor-critic sb3-a2c env=CartPole-v1 seeds=5
 
 judges us against SB3. One train_step is one SB3 rollout and its update. The keys n_envs,
-learning_rate (or lr, our agents' name), gamma, n_steps, batch_size, ent_coef override the zoo's values when set.
+learning_rate (or lr, our agents' name), gamma, n_steps, batch_size, ent_coef override the zoo's values when set;
+``policy`` picks SB3's policy (MultiInputPolicy for Dict observations, CnnPolicy for images).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
-from gymlab.agents.sb3 import SB3Agent
+from gymlab.agents.sb3 import POLICIES, SB3Agent
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.experiments.deep_rl import DeepRLConfig, RLExperiment, env_factory
 from gymlab.runners.registry import register
@@ -28,6 +29,7 @@ class SB3Config:
     n_steps: Optional[int] = None  # a2c, ppo
     batch_size: Optional[int] = None  # ppo, dqn
     ent_coef: Optional[float] = None  # a2c, ppo
+    policy: Optional[str] = None  # MlpPolicy | CnnPolicy | MultiInputPolicy (Dict observations); None: the zoo's
 
 
 class SB3Experiment(RLExperiment):
@@ -41,8 +43,11 @@ class SB3Experiment(RLExperiment):
         if self.algo == "a2c" and cfg.batch_size is not None:
             raise GymlabError("sb3-a2c has no batch_size; "
                               "valid overrides: n_envs, learning_rate, gamma, n_steps, ent_coef")
+        if cfg.policy is not None and cfg.policy not in POLICIES:
+            raise GymlabError(f"bad value for 'policy': {cfg.policy!r}; valid: {', '.join(POLICIES)}")
         env = env_factory(cfg) if cfg.pixels else cfg.env
-        return SB3Agent(self.algo, env, seed=cfg.seed, device=str(ctx.device), zoo=cfg.zoo, n_envs=cfg.n_envs, **over)
+        return SB3Agent(self.algo, env, seed=cfg.seed, device=str(ctx.device), zoo=cfg.zoo, n_envs=cfg.n_envs,
+                        policy=cfg.policy, **over)
 
     def nominal_chunk(self) -> int:
         return self.agent.chunk
