@@ -37,6 +37,7 @@ import numpy as np
 
 PLUMBING = ("out", "progress", "run_dir")  # where and how a run is shown, not what it computes
 ID_FILE = "wandb-run-id"
+INIT_TIMEOUT_S = float(os.environ.get("GYMLAB_WANDB_INIT_TIMEOUT", "10"))  # seconds wandb.init may wait online
 
 # experiment module -> pillar (a tag, and a section of `gymlab dashboard`)
 _PILLAR_OF_MODULE = {
@@ -141,12 +142,18 @@ class WandbLogger:
             self._wandb = wandb
             wandb_dir = os.environ.get("WANDB_DIR") or str(run_dir)
             Path(wandb_dir).mkdir(parents=True, exist_ok=True)
-            self.run = wandb.init(
-                project=project, name=name, group=group, tags=list(tags), job_type=job_type, notes=notes,
-                id=id, resume=resume, config=config, mode=self.mode,
-                dir=wandb_dir,
-                reinit="create_new", settings=wandb.Settings(silent=True, console="wrap"),
-            )
+            init = dict(project=project, name=name, group=group, tags=list(tags), job_type=job_type, notes=notes,
+                        id=id, resume=resume, config=config, dir=wandb_dir, reinit="create_new")
+            try:  # online without a network: W&B would wait 90 s; give up after INIT_TIMEOUT_S and log offline
+                self.run = wandb.init(**init, mode=self.mode, settings=wandb.Settings(
+                    silent=True, console="wrap", init_timeout=INIT_TIMEOUT_S))
+            except Exception as e:  # noqa: BLE001
+                if self.mode != "online":
+                    raise
+                self._warn(f"W&B is unreachable ({type(e).__name__}); this run logs offline in {wandb_dir}: "
+                           f"upload it later with `wandb sync`")
+                self.mode = "offline"
+                self.run = wandb.init(**init, mode="offline", settings=wandb.Settings(silent=True, console="wrap"))
             if id is not None:
                 (self.run_dir / ID_FILE).write_text(self.run.id + "\n")
         except Exception as e:  # noqa: BLE001 - W&B must never stop a run
