@@ -128,10 +128,7 @@ class RLExperiment:
         self.done = False
         self.solved_return = cfg.solved_return
         if self.solved_return is None and cfg.stop_when_solved:
-            try:
-                self.solved_return = gym.spec(cfg.env).reward_threshold
-            except gym.error.Error:  # an env made by an entry point of a user's module
-                self.solved_return = None
+            self.solved_return = check_env_id(cfg.env).reward_threshold  # module:Env-v0 ids resolved too
 
     def nominal_chunk(self) -> int | None:
         """Env steps per train_step; None when an iteration has no fixed size (then timesteps= bounds the run)."""

@@ -42,7 +42,7 @@ class SignEnv(gym.Env):
         return self._obs(), reward, False, self.t >= self.length, {}
 
 
-gym.register("SignEnv-v0", entry_point=SignEnv)
+gym.register("SignEnv-v0", entry_point=SignEnv, reward_threshold=10.0)
 '''
 
 
@@ -94,6 +94,7 @@ def test_own_env_module_runs_through_the_command_line(user_module, tmp_path):
     summary = json.loads(done.stdout)
     # 2 iterations x 16 steps = 32 steps per env, of which 2 are reset steps (after each 10-step episode), not counted
     assert summary["train/env_steps"] == 2 * (32 - 2) and summary["eval/mean_length"] == 10
+    assert summary["eval/solved"] in (False, True)  # the user's registered reward_threshold was found
     bad = subprocess.run(cmd[:5] + ["env=mysignenv:Nope-v0"] + cmd[6:], capture_output=True, text=True, env=env,
                          timeout=300, cwd=tmp_path)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
