@@ -31,7 +31,7 @@ from gymlab.runners import registry
 from gymlab.runners import run_folder
 from gymlab.runners.errors import FileSystemError, GymlabError
 from gymlab.runners.media import save_media
-from gymlab.runners.wandb_logger import WandbLogger
+from gymlab.runners.wandb_logger import WandbLogger, log_evaluation
 
 
 class NonFiniteError(GymlabError):
@@ -469,6 +469,7 @@ def evaluate_run(run_dir, which: str = "best", overrides=()) -> dict:
     may change only evaluation keys (eval_keys: device, eval_episodes, eval_seed, ...)."""
     name, exp, payload, path = restore(run_dir, which, overrides)
     metrics = _scalars(exp.evaluate() or {})
+    log_evaluation(run_dir, metrics, path)  # W&B: a run of job type "eval" in the training run's group
     return {**metrics, "experiment": name, "checkpoint": str(path), "step": payload["step"]}
 
 

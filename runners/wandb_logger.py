@@ -299,6 +299,24 @@ def fetch_run_folder(ref: str, root: str | None = None) -> Path:
     return path
 
 
+def log_evaluation(run_dir, metrics: dict, checkpoint: Path) -> None:
+    """``gymlab eval``: a W&B run of job type ``eval`` in the training run's group, named after it, with
+    the metrics as its summary (the run's saved logger settings decide the mode; disabled logs nothing)."""
+    from gymlab.runners import loop, registry
+
+    name, cfg = loop.load_run(run_dir)
+    if (cfg.logger.mode or os.environ.get("WANDB_MODE")) == "disabled":
+        return
+    spec = registry.get(name)
+    ident = run_identity(name, spec, cfg, run_dir)
+    trained = stored_run_id(run_dir) or "local"
+    logger = WandbLogger(cfg.logger.mode, cfg.logger.project, Path(run_dir), f"{name}-{trained}-s{cfg.seed}-eval",
+                         {**ident["config"], "trained_run_id": trained, "checkpoint": Path(checkpoint).name},
+                         ident["group"], [*ident["tags"], "eval"], "eval", notes=ident["notes"], spec=spec)
+    logger.summary(metrics)
+    logger.finish()
+
+
 def wandb_media(wandb, key: str, value) -> dict:
     """W&B's own types for one saved media item: key -> wandb object (some items give two keys).
 

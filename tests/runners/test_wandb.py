@@ -91,6 +91,21 @@ def test_resume_continues_the_same_wandb_run(tmp_path, monkeypatch):
         assert {"latest", "best"} <= {alias for a in seg["artifacts"] for alias in a["aliases"]}
 
 
+def test_eval_is_a_wandb_run_of_job_type_eval_in_the_training_group(tmp_path, monkeypatch):
+    from gymlab.runners.loop import evaluate_run
+
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    run("softmax", ["logger.mode=offline", "steps=20", "eval_every=20", "progress=false", "logger.artifacts=false",
+                    f"run_dir={tmp_path / 'r'}"], quiet=True)
+    again = evaluate_run(tmp_path / "r")
+    train, ev = (read_offline_run(d) for d in offline_run_dirs(tmp_path / "wb"))
+    assert train["run"]["job_type"] == "train" and ev["run"]["job_type"] == "eval" and not train["artifacts"]
+    assert ev["run"]["group"] == train["run"]["group"] and ev["run"]["id"] != train["run"]["id"]
+    assert ev["run"]["name"] == f"{train['run']['name']}-eval" and "eval" in ev["run"]["tags"]
+    assert ev["config"]["trained_run_id"] == train["run"]["id"] and ev["config"]["checkpoint"] == "best.pt"
+    assert ev["summary"]["eval/accuracy"] == pytest.approx(again["eval/accuracy"])
+
+
 def test_identity_groups_seeds_of_one_config_and_takes_job_type_from_the_config(tmp_path):
     spec = registry.get("softmax")
 
