@@ -130,9 +130,10 @@ def _is_number(v) -> bool:
 
 def _finals(name: str, summaries) -> dict[str, np.ndarray]:
     """Final value of each numeric eval/, train/env_steps and time/ metric, one per seed (seed order);
-    a metric some seed lacks is left out."""
+    a metric some seed lacks, and the bounds of a run's own intervals, are left out."""
     runs = [v for (n, _), v in sorted(summaries.items()) if n == name]
-    keys = sorted({k for r in runs for k in r if k.startswith(("eval/", "time/")) or k == ENV_STEPS})
+    keys = sorted({k for r in runs for k in r if (k.startswith(("eval/", "time/")) or k == ENV_STEPS)
+                   and not k.endswith(("_ci_low", "_ci_high"))})  # a seed's own interval is not a score
     return {k: np.array([r[k] for r in runs], dtype=float) for k in keys if all(_is_number(r.get(k)) for r in runs)}
 
 
@@ -223,10 +224,9 @@ def _curves(spec, summaries):
 
 
 def _iqm_band(curves, rng):
-    """IQM over seeds on a common grid (where every seed has data), with its bootstrap band."""
-    end = min(c[0].max() for c in curves)
+    """IQM over seeds on the union of their x values, with its bootstrap band. A seed that stopped
+    early (an RL run stops once solved; its last policy is its result) holds its last value."""
     grid = np.unique(np.concatenate([c[0] for c in curves]))
-    grid = grid[grid <= end]
     ys = np.stack([np.interp(grid, x, y) for x, y in curves])  # (seeds, grid)
     samples = ys[rng.choice(len(ys), (500, len(ys)), replace=True)]  # (reps, seeds, grid)
     from scipy.stats import trim_mean
