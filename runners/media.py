@@ -10,6 +10,7 @@ turns into W&B's own types (``wandb_logger.wandb_media``) and which are saved he
     Masks(images, truth, pred, class_labels)   -> <name>.png, masks beside (wandb.Image, masks= overlays)
     Confusion(y_true, y_pred, class_names)     -> <name>.png, <name>_per_class.md/.json
                                                   (wandb.plot.confusion_matrix, per-class wandb.Table)
+    Curve(lines, x_label, title)               -> <name>.png               (wandb.plot.line_series)
 
 Nothing here imports wandb: experiments describe media, the logger decides how W&B shows them.
 """
@@ -77,6 +78,29 @@ class Confusion:
         return rows
 
 
+@dataclass
+class Curve:
+    """Lines y(x) computed by the experiment: ``lines`` name -> (xs, ys)."""
+    lines: dict
+    x_label: str = "step"
+    title: str = ""
+
+    def figure(self):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 3))
+        for name, (xs, ys) in self.lines.items():
+            ax.plot(list(xs), list(ys), label=name)
+        ax.set(xlabel=self.x_label, title=self.title)
+        if self.lines:
+            ax.legend()
+        fig.tight_layout()
+        return fig
+
+
 def save_media(items: dict, folder: Path) -> dict:
     """Write each item; return name -> path (or the row list for tables, the item for Boxes, Masks,
     Confusion) for the logger."""
@@ -92,6 +116,13 @@ def save_media(items: dict, folder: Path) -> dict:
             value.savefig(path, dpi=100, bbox_inches="tight")
             plt.close(value)
             out[name] = path
+        elif isinstance(value, Curve):
+            import matplotlib.pyplot as plt
+
+            fig = value.figure()
+            fig.savefig(folder / f"{safe}.png", dpi=100, bbox_inches="tight")
+            plt.close(fig)
+            out[name] = value
         elif isinstance(value, Video):
             out[name] = save_gif(value.frames, folder / f"{safe}.gif", value.fps)
         elif isinstance(value, Boxes):

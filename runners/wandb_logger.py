@@ -323,7 +323,7 @@ def wandb_media(wandb, key: str, value) -> dict:
     A table (row dicts) -> ``wandb.Table``; a GIF/MP4 -> ``wandb.Video``; another file -> ``wandb.Image``;
     ``media.Boxes`` -> ``wandb.Image`` list with ``truth`` and ``prediction`` box groups; ``media.Masks`` ->
     ``wandb.Image`` list with mask overlays; ``media.Confusion`` -> ``wandb.plot.confusion_matrix`` and a
-    per-class ``wandb.Table`` (``<key>_per_class``).
+    per-class ``wandb.Table`` (``<key>_per_class``); ``media.Curve`` -> ``wandb.plot.line_series``.
     """
     from gymlab.runners import media as M
 
@@ -355,6 +355,13 @@ def wandb_media(wandb, key: str, value) -> dict:
                                                  preds=[int(y) for y in value.y_pred], class_names=names,
                                                  title=key.split("/")[-1]),
                 f"{key}_per_class": wandb.Table(columns=list(rows[0]), data=[list(r.values()) for r in rows])}
+    if isinstance(value, M.Curve):
+        lines = [(name, list(map(float, xs)), list(map(float, ys))) for name, (xs, ys) in value.lines.items() if len(xs)]
+        if not lines:
+            return {}
+        return {key: wandb.plot.line_series(xs=[x for _, x, _ in lines], ys=[y for _, _, y in lines],
+                                            keys=[n for n, _, _ in lines], title=value.title or key.split("/")[-1],
+                                            xname=value.x_label)}
     path = Path(value)
     if path.suffix.lower() in (".gif", ".mp4", ".webm", ".ogg"):
         return {key: wandb.Video(str(path))}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gymlab.runners.loop import run
-from gymlab.runners.media import Boxes, Confusion, Masks, Video, annotate, save_media
+from gymlab.runners.media import Boxes, Confusion, Curve, Masks, Video, annotate, save_media
 from gymlab.runners.wandb_logger import WandbLogger, offline_run_dirs, read_offline_run
 
 
@@ -24,11 +24,12 @@ def test_structured_media_become_native_wandb_types(tmp_path):
     items = {"det": Boxes(list(img), truth, pred, {c: f"digit {c}" for c in range(10)}, ["a", "b"]),
              "seg": Masks(img, np.zeros((2, 16, 16), int), np.ones((2, 16, 16), int), {0: "background", 1: "one"}),
              "conf": Confusion([0, 1, 1, 2], [0, 1, 2, 2], ["a", "b", "c"]),
-             "ep": Video(np.full((4, 16, 16, 3), 200, dtype=np.uint8), fps=10)}
+             "ep": Video(np.full((4, 16, 16, 3), 200, dtype=np.uint8), fps=10),
+             "curve": Curve({"train": ([1, 2, 3], [3.0, 2.0, 1.5]), "eval": ([2], [2.2])}, "step", "nats")}
     files = save_media(items, tmp_path / "media")
     # the run folder keeps plain files a user can open without W&B
     assert {p.name for p in (tmp_path / "media").iterdir()} == {
-        "det.png", "seg.png", "conf.png", "conf_per_class.json", "conf_per_class.md", "ep.gif"}
+        "det.png", "seg.png", "conf.png", "conf_per_class.json", "conf_per_class.md", "ep.gif", "curve.png"}
     per_class = json.loads((tmp_path / "media" / "conf_per_class.json").read_text())
     assert [r["recall"] for r in per_class] == [1.0, 0.5, 1.0] and [r["precision"] for r in per_class] == [1.0, 1.0, 0.5]
 
@@ -54,6 +55,8 @@ def test_structured_media_become_native_wandb_types(tmp_path):
     assert _media_row(logged, "ep")["_type"] == "video-file"
     assert _media_row(logged, "conf_per_class")["_type"] == "table-file"
     assert _media_row(logged, "conf_table")["_type"] == "table-file"  # wandb.plot.confusion_matrix's data
+    curve = _media_row(logged, "curve_table")  # wandb.plot.line_series's data: one row a point
+    assert curve["_type"] == "table-file" and curve["nrows"] == 4
 
 
 def test_annotate_draws_text_on_a_dark_strip():

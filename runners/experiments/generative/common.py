@@ -17,6 +17,7 @@ from gymlab.generative import data as gdata  # noqa: E402
 from gymlab.generative import metrics  # noqa: E402
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.runners.media import Curve  # noqa: E402
 
 _CLASSIFIERS: dict = {}  # (data, size, seed, steps) -> the FID classifier, trained once a process
 
@@ -48,17 +49,14 @@ def upscale(img: np.ndarray, factor: int = 8) -> np.ndarray:
     return np.kron(img, np.ones((factor, factor) + (1,) * (img.ndim - 2)))
 
 
-def curve(history: list, keys: list, title: str):
-    fig, ax = plt.subplots(figsize=(5, 3))
+def curve(history: list, keys: list, title: str) -> Curve:
+    """A learning curve (a W&B line-series chart, a PNG in the run folder)."""
+    lines = {}
     for k in keys:
         pts = [(h["step"], h[k]) for h in history if k in h]
         if pts:
-            ax.plot(*zip(*pts), label=k.split("/")[-1])
-    ax.set_xlabel("step")
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    return fig
+            lines[k.split("/")[-1]] = tuple(zip(*pts))
+    return Curve(lines, "step", title)
 
 
 def latent_plot(codes: torch.Tensor, labels: torch.Tensor, title: str):
