@@ -5,7 +5,7 @@ One section a pillar: its headline metric against that pillar's x axis (the ``de
 grouped by ``group`` (the seeds of one configuration: mean and standard deviation), and panels for the
 media the runs log. ``build_workspace`` needs no network; ``save`` writes the view when W&B is online.
 
-    gymlab dashboard                       the panels, as a list (offline: nothing is saved)
+    gymlab dashboard                       the panels, as a list; saved to W&B when WANDB_MODE=online
     gymlab dashboard --project P --save    write the workspace "gymlab" of project P to W&B
 """
 from __future__ import annotations
@@ -83,11 +83,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--project", default="gymlab", help="the W&B project (logger.project of the runs)")
     p.add_argument("--entity", default=None, help="the W&B entity (default: $WANDB_ENTITY, else your default)")
     p.add_argument("--name", default="gymlab", help="the workspace's name")
-    p.add_argument("--save", action="store_true", help="write it to W&B (needs network and an API key)")
+    p.add_argument("--save", action="store_true",
+                   help="write it to W&B (the default when WANDB_MODE=online; needs network and an API key)")
     p.add_argument("--json", action="store_true", help="print the panels as JSON")
     args = p.parse_args(argv)
+    save = args.save or os.environ.get("WANDB_MODE") == "online"
     entity = args.entity
-    if args.save and entity is None and not os.environ.get("WANDB_ENTITY"):
+    if save and entity is None and not os.environ.get("WANDB_ENTITY"):
         try:
             import wandb
 
@@ -103,7 +105,7 @@ def main(argv: list[str]) -> int:
         from gymlab.runners.media import markdown_table
 
         print(markdown_table(panels), end="")
-    if args.save:
+    if save:
         try:
             workspace.save()
         except Exception as e:  # noqa: BLE001
@@ -111,5 +113,6 @@ def main(argv: list[str]) -> int:
                               f"check the network and `wandb login`") from None
         print(f"saved: {workspace.url}", file=sys.stderr)
     else:
-        print(f"not saved (add --save to write it to project {args.project!r} on W&B)", file=sys.stderr)
+        print(f"not saved: W&B is offline here (--save, or WANDB_MODE=online, writes it to project "
+              f"{args.project!r})", file=sys.stderr)
     return 0

@@ -27,10 +27,30 @@ def test_workspace_has_a_section_per_pillar_with_its_axis_grouped_seeds_and_medi
     assert "train/env_steps" in spec and "media/episode" in spec
 
 
-def test_cli_prints_the_panels_and_saves_nothing_without_save(capsys):
+def test_cli_prints_the_panels_and_saves_nothing_offline(capsys, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
     assert cli.main(["dashboard", "--project", "p", "--json"]) == 0
     out, err = capsys.readouterr()
     panels = json.loads(out)
     assert {p["section"] for p in panels} >= {"Classification", "Detection", "Segmentation",
                                              "Reinforcement learning", "Generative models"}
     assert "not saved" in err
+
+
+def test_online_saves_the_workspace_and_a_failed_save_is_one_line(capsys, monkeypatch):
+    import wandb_workspaces.workspaces as ws
+
+    saved = []
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.setattr(ws.Workspace, "save", lambda self: saved.append((self.entity, self.project)) or self)
+    monkeypatch.setattr(ws.Workspace, "url", property(lambda self: f"https://wandb.ai/{self.entity}/{self.project}"))
+    assert cli.main(["dashboard", "--project", "p", "--entity", "me"]) == 0
+    assert saved == [("me", "p")] and "saved: https://wandb.ai/me/p" in capsys.readouterr().err
+
+    def no_network(self):
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(ws.Workspace, "save", no_network)
+    assert cli.main(["dashboard", "--entity", "me"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("gymlab: error: W&B did not save the workspace (ConnectionError")
