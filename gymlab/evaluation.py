@@ -8,7 +8,8 @@ of an agent, or of the agent a run folder holds.
     print(ev)            # 50 episodes on CartPole-v1: mean return 500 (95% CI [500, 500]), IQM ...
     ev.to_dict()         # per-episode returns, lengths, seeds; estimates with their intervals
 
-A run folder is loaded with its checkpoint (``checkpoint="best"``, else ``"latest"``); without ``env``,
+A run folder (or a W&B model artifact reference) is loaded by ``gymlab.load`` with its checkpoint
+(``checkpoint="best"``, else ``"latest"``); without ``env``,
 ``episodes`` and ``seeds`` the run's own env (pixels included), ``eval_episodes`` and ``eval_seed`` are
 used, so the evaluation repeats the one the run logged, with intervals added. Anything else is
 passed to :func:`gymlab.agents.evaluation.evaluate`, which defines the result.
@@ -16,7 +17,6 @@ passed to :func:`gymlab.agents.evaluation.evaluate`, which defines the result.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 __all__ = ["evaluate"]
 
@@ -45,44 +45,23 @@ def run_env(cfg):
 
 
 def load_agent(run_dir, checkpoint: str = "best"):
-    """(agent, config) of an RL run folder; a one-line GymlabError for anything else."""
+    """(agent, config) of an RL run folder, through ``gymlab.load``; a one-line GymlabError for anything else."""
+    from gymlab.loading import load
     from gymlab.runners.errors import GymlabError
     from gymlab.runners.loop import load_run
 
-    name, cfg = load_run(run_dir)
-    if not hasattr(cfg, "env") or not hasattr(cfg, "eval_seed"):
-        raise GymlabError(f"{run_dir} is a {name} run, not an RL agent's; evaluate it with: gymlab eval {run_dir}")
-    try:
-        from gymlab.load import load  # the trained object of any run (gymlab.load)
-    except ImportError:
-        load = None
-    if load is not None:
-        agent = load(run_dir, checkpoint=checkpoint)
-    else:
-        agent = _rebuild(Path(run_dir), name, cfg, checkpoint)
-    if not hasattr(agent, "predict"):
-        raise GymlabError(f"{run_dir} holds a {name} model without predict(); evaluate it with: gymlab eval {run_dir}")
-    return agent, cfg
+    def refuse(name):
+        return GymlabError(f"{run_dir} is a {name} run, not an RL agent's; evaluate it with: gymlab eval {run_dir}")
+
+    if os.path.isdir(run_dir):  # refused before loading a model for nothing (an artifact reference is checked after)
+        name, cfg = load_run(run_dir)
+        if not _is_rl(cfg):
+            raise refuse(name)
+    obj = load(run_dir, checkpoint)
+    if not hasattr(obj, "predict") or not _is_rl(obj.run_config):
+        raise refuse(obj.experiment)
+    return obj, obj.run_config
 
 
-def _rebuild(run_dir: Path, name: str, cfg, checkpoint: str):
-    """The run's experiment set up from its config, its checkpoint loaded: its agent."""
-    from gymlab.runners import checkpoint as ckpt
-    from gymlab.runners import registry
-    from gymlab.runners.errors import GymlabError
-    from gymlab.runners.loop import pick_device
-
-    path = run_dir / "checkpoints" / f"{checkpoint}.pt"
-    if checkpoint == "best" and not path.exists():
-        path = run_dir / "checkpoints" / "latest.pt"
-    if not path.exists():
-        raise GymlabError(f"{run_dir} has no checkpoint {checkpoint!r} (looked for {path})")
-    payload = ckpt.load(path)
-    exp = registry.get(name).cls()
-    ctx = registry.Context(device=pick_device(cfg.device), seed=cfg.seed, run_dir=run_dir, log=lambda m: None)
-    exp.setup(cfg, ctx)
-    exp.load_state_dict(payload["state"])
-    agent = getattr(exp, "agent", None)
-    if agent is None:
-        raise GymlabError(f"{run_dir} is a {name} run without an agent; evaluate it with: gymlab eval {run_dir}")
-    return agent
+def _is_rl(cfg) -> bool:
+    return hasattr(cfg, "env") and hasattr(cfg, "eval_seed") and hasattr(cfg, "eval_episodes")
