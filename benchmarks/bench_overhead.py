@@ -1,0 +1,118 @@
+"""What a user waits for beyond the training itself: a run's fixed cost, the end-of-run media, the tour, the suite.
+
+1. Fixed cost of a run: ``gymlab run softmax steps=1 eval_every=1`` in a fresh interpreter (process
+   start, imports, config, logger, one step, one evaluation, checkpoint, summary), with W&B disabled
+   and offline, beside ``python -c "import torch"`` in the same run (interleaved, median of --repeat).
+   Goal (issue 18): under 2 s.
+2. Media share of a short run: the default ``ppo`` on CartPole-v1 (it stops when solved) with and without
+   the end-of-run GIF (``gif=true|false``), interleaved, in one process; share = (with - without) / with.
+   Goal: at most 10%.
+3. With --tour: ``gymlab tour`` (W&B disabled) in a fresh process, its wall time (goal: 3 minutes on 2 cores).
+   With --suite: ``make test`` (pytest -n 2), its wall time (goal: 5 minutes on 2 cores).
+
+    .venv/bin/python benchmarks/bench_overhead.py [--repeat 5] [--seeds 3] [--tour] [--suite]
+
+Writes benchmarks/results/overhead.md.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_SILENT": "true"}
+
+
+def wall(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, env=env or ENV, cwd=cwd or ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def fixed_cost(repeat: int) -> list[dict]:
+    with tempfile.TemporaryDirectory() as d:
+        run = lambda mode, i: [PY, "-m", "gymlab.runners.cli", "run", "softmax", "steps=1", "eval_every=1",  # noqa: E731
+                               "progress=false", f"logger.mode={mode}", f"run_dir={d}/{mode}{i}"]
+        cmds = {'python -c "import torch"': lambda i: [PY, "-c", "import torch"],
+                "gymlab run softmax steps=1 (W&B disabled)": lambda i: run("disabled", i),
+                "gymlab run softmax steps=1 (W&B offline)": lambda i: run("offline", i)}
+        times = {k: [] for k in cmds}
+        for i in range(repeat):
+            for k, cmd in cmds.items():
+                times[k].append(wall(cmd(i)))
+    base = statistics.median(times['python -c "import torch"'])
+    return [{"command": k, "median s": statistics.median(v), "vs import torch": statistics.median(v) / base}
+            for k, v in times.items()]
+
+
+def media_share(seeds: int) -> list[dict]:
+    from gymlab.runners.loop import run
+
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for seed in range(seeds):
+            t = {}
+            for gif in ("false", "true"):
+                start = time.perf_counter()
+                s = run("ppo", ["logger.mode=disabled", "progress=false", f"gif={gif}", f"seed={seed}",
+                                f"run_dir={d}/{seed}-{gif}"], quiet=True)
+                t[gif] = time.perf_counter() - start
+            rows.append({"seed": seed, "env steps": s["train/env_steps"], "final return": s["eval/mean_return"],
+                         "run s, no GIF": t["false"], "run s, with GIF": t["true"],
+                         "media share": (t["true"] - t["false"]) / t["true"]})
+            print(rows[-1], flush=True)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    cols = list(rows[0])
+    fmt = lambda v: f"{v:.3g}" if isinstance(v, float) else str(v)  # noqa: E731
+    return "\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+                     + ["| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--tour", action="store_true", help="also time `gymlab tour` (minutes)")
+    ap.add_argument("--suite", action="store_true", help="also time the test suite, pytest -n 2 (minutes)")
+    args = ap.parse_args()
+    load0 = os.getloadavg()[0]
+    parts = [f"# Overhead: fixed cost of a run, media share, tour and suite\n\n"
+             f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average {load0:.1f} at the "
+             f"start; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Command: "
+             f"`.venv/bin/python benchmarks/bench_overhead.py {' '.join(sys.argv[1:])}`."]
+    fc = fixed_cost(args.repeat)
+    parts.append(f"## 1. Fixed cost of a run (fresh interpreter, median of {args.repeat}, interleaved)\n\n" + table(fc))
+    ms = media_share(args.seeds)
+    parts.append("## 2. Media share of a short run: default `ppo` on CartPole-v1 with and without the episode GIF\n\n"
+                 + table(ms) + f"\n\nMedian media share: {statistics.median(r['media share'] for r in ms):.1%}.")
+    walls = []
+    if args.tour:
+        with tempfile.TemporaryDirectory() as d:
+            walls.append({"what": "gymlab tour (W&B disabled)",
+                          "wall s": wall([PY, "-m", "gymlab.runners.cli", "tour"], {**ENV, "WANDB_MODE": "disabled"},
+                                         cwd=Path(d))})
+    if args.suite:
+        walls.append({"what": "make test (pytest -n 2)", "wall s": wall(["make", "test"])})
+    if walls:
+        parts.append("## 3. Tour and suite\n\n" + table(walls))
+    text = "\n\n".join(parts) + "\n"
+    print(text)
+    out = ROOT / "benchmarks" / "results" / "overhead.md"
+    out.write_text(text)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
