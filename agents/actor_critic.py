@@ -18,6 +18,7 @@ gamma=0.99 gae_lambda=1 normalize_advantage=false vf_coef=0.5``. How the two com
 from dataclasses import dataclass, field
 from typing import List
 
+import gymnasium as gym
 import torch
 from torch import nn
 
@@ -57,6 +58,11 @@ class A2C(Agent):
 
     name = "actor-critic"
     Config = A2CConfig
+    supported_action_spaces = (gym.spaces.Discrete, gym.spaces.Box)
+
+    @property
+    def steps_per_iteration(self) -> int:
+        return self.cfg.n_steps * self.num_envs  # n_steps in each env
 
     def _setup_model(self):
         c = self.cfg

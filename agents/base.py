@@ -18,8 +18,8 @@ counts real environment steps (``num_timesteps``) and records finished episodes
 (``episodes``: (env steps, return, length)).
 
 Subclasses set ``name``, ``Config`` and ``supported_action_spaces`` and implement ``_setup_model()``,
-``train_iteration()`` (one unit of collection and update, returning scalar metrics) and, when an
-iteration is not ``n_steps`` per env, ``steps_per_iteration``; ``_predict(obs, deterministic)``
+``train_iteration()`` (one unit of collection and update, returning scalar metrics) and declare
+``steps_per_iteration``; ``_predict(obs, deterministic)``
 defaults to the actions of ``self.policy``. Making envs (ids, factories, vector envs) lives in
 ``gymlab.envs.factory``; ``make_env`` and ``make_vec_env`` stay importable from here.
 """
@@ -57,6 +57,7 @@ def check_spaces(agent: type, observation_space: gym.Space, action_space: gym.Sp
         takers = sorted(a.name for a in _agent_classes()
                         if isinstance(action_space, a.supported_action_spaces) and box_ok)
         valid = " and ".join("1-d Box" if t is gym.spaces.Box else t.__name__ for t in agent.supported_action_spaces)
+        valid = valid or "no"  # a learner that has not declared supported_action_spaces
         who = f"; agents that accept it: {', '.join(takers)}" if takers else ""
         raise TypeError(f"{name} does not accept the action space {action_space}; it takes {valid} actions{who}")
 
@@ -135,7 +136,7 @@ class Agent:
 
     name = "agent"
     Config: type = None
-    supported_action_spaces: tuple = (gym.spaces.Discrete, gym.spaces.Box)
+    supported_action_spaces: tuple = ()  # each learner declares its own
     aliases = {"learning_rate": "lr"}
 
     def __init__(self, env, config=None, *, seed: int = 0, device: str | torch.device = "cpu", **overrides):
@@ -169,10 +170,9 @@ class Agent:
 
     @property
     def steps_per_iteration(self) -> int | None:
-        """Env steps that one ``train_iteration`` takes, all envs together (``n_steps`` per env for the
-        rollout-based agents); None: iterations of no fixed size."""
-        n_steps = getattr(self.cfg, "n_steps", None)
-        return n_steps * self.num_envs if n_steps is not None else None
+        """Env steps that one ``train_iteration`` takes, all envs together; None: iterations of no fixed size
+        (each learner declares its own)."""
+        return None
 
     # ------------------------------------------------------------------ model
     def _build(self, observation_space, action_space) -> None:

@@ -17,6 +17,7 @@ n_epochs=20 batch_size=256 lr=1e-3 gae_lambda=0.8 clip_range=0.2``. How the two 
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+import gymnasium as gym
 import torch
 from torch import nn
 
@@ -58,6 +59,11 @@ class PPO(Agent):
 
     name = "ppo"
     Config = PPOConfig
+    supported_action_spaces = (gym.spaces.Discrete, gym.spaces.Box)
+
+    @property
+    def steps_per_iteration(self) -> int:
+        return self.cfg.n_steps * self.num_envs  # n_steps in each env
 
     def _setup_model(self):
         c = self.cfg

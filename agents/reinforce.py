@@ -17,6 +17,7 @@ Baselines and reward-to-go leave the expectation unchanged and cut the variance.
 from dataclasses import dataclass, field
 from typing import List
 
+import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
@@ -73,6 +74,7 @@ class REINFORCE(Agent):
 
     name = "reinforce"
     Config = REINFORCEConfig
+    supported_action_spaces = (gym.spaces.Discrete, gym.spaces.Box)
 
     @property
     def steps_per_iteration(self) -> None:

@@ -58,3 +58,18 @@ def test_learn_callback_can_stop_and_counts_real_steps():
     assert len(seen) == 3 and seen[-1] == agent.num_timesteps <= 60
     assert sum(e[2] for e in agent.episodes) <= agent.num_timesteps
     torch.testing.assert_close(torch.tensor(float(agent.iterations)), torch.tensor(3.0))
+
+
+def test_agents_declare_action_spaces_and_steps_per_iteration():
+    import gymnasium as gym
+
+    assert DQN.supported_action_spaces == (gym.spaces.Discrete,)
+    for cls in (A2C, PPO, REINFORCE):
+        assert set(cls.supported_action_spaces) == {gym.spaces.Discrete, gym.spaces.Box}
+    sizes = {A2C: 2 * 8, PPO: 2 * 16, DQN: 16 * 1, REINFORCE: None}
+    for cls, size in sizes.items():
+        agent = cls("Pendulum-v1" if cls is not DQN else "CartPole-v1", seed=0, **SMALL[cls])
+        assert agent.steps_per_iteration == size
+        if size is not None and cls is not DQN:  # Pendulum's 200-step episodes: no reset step in one iteration
+            agent.train_iteration()
+            assert agent.num_timesteps == size
