@@ -48,7 +48,6 @@ _PILLAR_OF_MODULE = {
     "compress": "classification", "adversarial": "classification", "transfer": "classification",
     "lessons": "classification", "mnist": "classification",
 }
-PILLARS = ("classification", "detection", "segmentation", "vision", "rl", "generative")
 AXES = {"rl": "train/env_steps", "generative": "train/examples"}  # the others: train/epoch
 _MAX = ("accuracy", "map", "ap50", "miou", "success_rate", "auc", "exact_match", "inception_score", "in_box")
 _MIN = ("bits_per_dim", "nll_nats", "fid", "loss", "recon_nats", "error")
@@ -115,7 +114,7 @@ def run_identity(name: str, spec, cfg, run_dir, *, resuming: bool = False) -> di
     tags = list(dict.fromkeys([p, name, str(data), *map(str, cfg.logger.tags)]))
     return dict(id=run_id, resume="allow" if resuming else None, name=f"{name}-{run_id}-s{cfg.seed}",
                 group=cfg.logger.group or f"{name}-{digest}", tags=tags,
-                job_type=getattr(cfg.logger, "job_type", None) or "train", notes=command_line(), config=config,
+                job_type=cfg.logger.job_type or "train", notes=command_line(), config=config,
                 pillar=p)
 
 
@@ -169,7 +168,7 @@ class WandbLogger:
         ident = run_identity(name, spec, cfg, run_dir, resuming=resuming)
         return cls(mode, cfg.logger.project, run_dir, ident["name"], ident["config"], ident["group"], ident["tags"],
                    ident["job_type"], id=ident["id"], resume=ident["resume"], notes=ident["notes"],
-                   axis=axis_of(ident["pillar"]), spec=spec, artifacts=getattr(cfg.logger, "artifacts", True),
+                   axis=axis_of(ident["pillar"]), spec=spec, artifacts=cfg.logger.artifacts,
                    batch_size=getattr(cfg, "batch_size", None))
 
     def _warn(self, msg: str) -> None:
@@ -474,9 +473,3 @@ def read_offline_run(run_path: Path) -> dict:
             out["console"].append(getattr(rec, which).line)
     out["config"] = {k: v for k, v in out["config"].items() if k and not k.startswith("_wandb")}
     return out
-
-
-def to_float(x):
-    if isinstance(x, (np.floating, np.integer)):
-        return x.item()
-    return x
