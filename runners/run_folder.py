@@ -58,7 +58,10 @@ def claim(path: Path) -> bool:
     try:
         if path.exists() and not path.is_dir():
             raise GymlabError(f"run_dir {path} is a file, not a folder; give a new or empty folder")
-        if path.is_dir() and any(path.iterdir()):
+        busy = holder(path)
+        if busy is not None:
+            raise GymlabError(_in_use(path, busy))
+        if path.is_dir() and any(p.name != LOCK for p in path.iterdir()):
             if not is_gymlab_run(path):
                 raise GymlabError(f"run_dir {path} is a non-empty folder that is not a gymlab run; "
                                   f"give a new or empty folder (nothing there was changed)")
@@ -96,11 +99,10 @@ class RunLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
-                holder = _read(fd)
+                who = _read(fd)
                 os.close(fd)
                 if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise GymlabError(f"run folder {self.path.parent} is in use by another gymlab process "
-                                      f"({holder}); wait for it to finish or stop it, or use another run_dir") from None
+                    raise GymlabError(_in_use(self.path.parent, who)) from None
                 raise FileSystemError("lock", self.path, e) from None
             try:
                 same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
@@ -122,6 +124,26 @@ class RunLock:
                 pass
             os.close(self.fd)
             self.fd = None
+
+
+def holder(path: Path) -> str | None:
+    """Who holds ``path``'s lock ("pid N on HOST"), or None when no live process does (stale or no lock)."""
+    try:
+        fd = os.open(Path(path) / LOCK, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None
+    except OSError:
+        return _read(fd)
+    finally:
+        os.close(fd)
+
+
+def _in_use(path: Path, who: str) -> str:
+    return (f"run folder {path} is in use by another gymlab process ({who}); wait for it to finish or stop it, "
+            f"or use another run_dir")
 
 
 def _read(fd: int) -> str:
