@@ -95,8 +95,8 @@ def stored_run_id(run_dir) -> str | None:
 
 def command_line() -> str:
     """The command that started this process, for the run's notes (``gymlab ...`` for the CLI)."""
-    if sys.argv and Path(sys.argv[0]).name == "gymlab":
-        return shlex.join(["gymlab", *sys.argv[1:]])
+    if sys.argv and (Path(sys.argv[0]).name == "gymlab" or sys.argv[0].endswith("runners/cli.py")):
+        return shlex.join(["gymlab", *sys.argv[1:]])  # the console script, or python -m gymlab.runners.cli
     return shlex.join(sys.argv)
 
 
