@@ -89,28 +89,17 @@ def test_rl_curves_line_up_on_env_steps_and_the_y_axis_names_the_metric(tmp_path
     assert profile.get_xlabel().startswith("tau (eval/mean_return") and len(profile.get_lines()) == 2
 
 
-def test_compare_logs_to_the_configured_wandb_project_and_group(tmp_path, monkeypatch):
-    from gymlab.runners import wandb_logger
+def test_compare_logs_to_the_configured_wandb_project_and_group(tmp_path):
+    """Read back from the offline W&B files: project from logger.project, the group, job_type compare, the table."""
+    from gymlab.runners.wandb_logger import read_offline_run
 
-    seen = {}
-
-    class Recorder:
-        def __init__(self, mode, project, run_dir, name, config, group=None, tags=(), job_type="train", **kw):
-            seen.update(mode=mode, project=project, group=group, job_type=job_type, tags=list(tags))
-
-        def log_media(self, media, step):
-            seen["media"] = media
-
-        def finish(self, exit_code=0):
-            seen["finished"] = True
-
-    monkeypatch.setattr(wandb_logger, "WandbLogger", Recorder)
-    compare(["softmax"], ["seeds=1", *COMMON, "logger.project=my-lab", "logger.group=g1", f"out={tmp_path}"],
-            quiet=True)
-    assert seen["project"] == "my-lab" and seen["group"] == "g1" and seen["job_type"] == "compare"
-    assert seen["finished"] and isinstance(seen["media"]["compare_table"][0]["iqm"], float)
-    s = json.load(open(next(tmp_path.glob("compare-*/softmax-s0/config.yaml")).with_name("summary.json")))
-    assert s["seed"] == 0
+    r = compare(["softmax", "svm"], ["seeds=1", "steps=10", "eval_every=5", "logger.mode=offline",
+                                     "logger.project=my-lab", "logger.group=g1", f"out={tmp_path}"], quiet=True)
+    (path,) = (tmp_path / os.path.basename(r["folder"]) / "wandb").glob("offline-run-*")
+    run = read_offline_run(path)
+    assert run["run"]["project"] == "my-lab" and run["run"]["group"] == "g1" and run["run"]["job_type"] == "compare"
+    logged = {k.split("/")[1] for k in run["summary"] if k.startswith("media/")}
+    assert {"compare_table", "compare_improvement", "compare_plot"} <= logged
 
 
 def test_compare_runs_seeds_on_ray_workers_with_the_same_numbers(tmp_path):
