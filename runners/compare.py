@@ -181,7 +181,8 @@ def _markdown(specs, seeds: int, table, improvement) -> str:
         modes = {s.mode for s in specs if s.metric == metric}
         better = "lower" if modes == {"min"} else "higher"
         rows = [{"experiment": r["experiment"], "seeds": r["seeds"], "IQM": _g(r["iqm"]),
-                 f"{c} CI": f"[{_g(r['ci_low'])}, {_g(r['ci_high'])}]", "mean ± std": f"{_g(r['mean'])} ± {_g(r['std'])}"}
+                 f"{c} CI": f"[{_g(r['ci_low'])}, {_g(r['ci_high'])}]",
+                 "mean ± std": f"{_g(r['mean'])} ± {_g(r['std'])}"}
                 for r in table if r["metric"] == metric and r["main"]]
         text += [f"## {metric} ({better} is better)\n", markdown_table(rows)]
         pairs = [{"X": r["x"], "Y": r["y"], "P(X > Y)": _g(r["probability"]),

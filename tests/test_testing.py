@@ -1,4 +1,4 @@
-"""gymlab.testing: assert_solves and assert_better pass and fail as documented; the fixtures; gymlab.evaluate on a run."""
+"""gymlab.testing: assert_solves and assert_better pass and fail as documented; its fixtures; gymlab.evaluate."""
 import json
 
 import gymnasium as gym
@@ -62,7 +62,8 @@ def test_assert_better_on_agents_and_on_score_arrays():
     assert iv.estimate == 1.0 and iv.low > 0.5
     with pytest.raises(AssertionError) as e:
         assert_better(push_right, balance, "CartPole-v1", episodes=10)
-    assert "\n" not in str(e.value) and "push_right is not better than balance on CartPole-v1: P(X > Y) = 0" in str(e.value)
+    msg = str(e.value)
+    assert "\n" not in msg and "push_right is not better than balance on CartPole-v1: P(X > Y) = 0" in msg
     seeds_b = [0.90, 0.92, 0.91, 0.93, 0.89]  # final accuracies of 5 training seeds each
     assert assert_better([0.91, 0.93, 0.95, 0.92, 0.94], seeds_b).estimate == pytest.approx(0.82)  # CI [0.52, 1]
     with pytest.raises(AssertionError, match=r"P\(X > Y\) = 0.68, 95% CI \[0.34, 0.96\] over 5 vs 5 scores"):

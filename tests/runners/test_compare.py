@@ -27,7 +27,8 @@ def test_compare_two_experiments_two_seeds_writes_table_and_plot(tmp_path):
             assert s["seed"] == seed and s["steps"] == 40
     # the table's numbers are the estimators applied to the seeds' final values
     for name in ("softmax", "svm"):
-        values = [json.load(open(os.path.join(folder, f"{name}-s{s}", "summary.json")))["eval/accuracy"] for s in (0, 1)]
+        values = [json.load(open(os.path.join(folder, f"{name}-s{s}", "summary.json")))["eval/accuracy"]
+                  for s in (0, 1)]
         row = next(t for t in r["table"] if t["experiment"] == name and t["metric"] == "eval/accuracy")
         assert row["main"] and row["seeds"] == 2 and row["values"] == values
         assert row["iqm"] == pytest.approx(stats.iqm(values)) and row["ci_low"] <= row["iqm"] <= row["ci_high"]
