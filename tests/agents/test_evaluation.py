@@ -150,6 +150,17 @@ def test_evaluate_calls_our_agents_and_sb3s_with_sb3s_signature():
     agent = PPO("CartPole-v1", seed=0, n_envs=2, n_steps=8)
     ev = evaluate(agent, episodes=2)  # the agent's own env id
     assert ev.env == "CartPole-v1" and ev.seeds == (10_000, 10_001) and len(ev.returns) == 2
+    sb3 = pytest.importorskip("stable_baselines3")
+    model = sb3.PPO("MlpPolicy", "CartPole-v1", seed=0, n_steps=64, device="cpu")
+    ev = evaluate(model, "CartPole-v1", episodes=3, seeds=[5, 6, 7])
+    env = gym.make("CartPole-v1")
+    for seed, ret in zip(ev.seeds, ev.returns):  # SB3's own predict, deterministic, on the same seeds
+        obs, _ = env.reset(seed=seed)
+        total, done = 0.0, False
+        while not done:
+            obs, r, term, trunc, _ = env.step(model.predict(obs, deterministic=True)[0])
+            total, done = total + r, term or trunc
+        assert ret == total
 
 
 def test_evaluate_refuses_mismatched_seeds_and_bad_keys():
