@@ -468,7 +468,8 @@ def read_offline_run(run_path: Path) -> dict:
             a = rec.artifact
             out["artifacts"].append({"name": a.name, "type": a.type, "aliases": list(a.aliases),
                                      "metadata": json.loads(a.metadata or "{}"),
-                                     "files": [c.path for c in a.manifest.contents]})
+                                     "files": [c.path for c in a.manifest.contents],
+                                     "staged": {c.path: c.local_path for c in a.manifest.contents}})
         elif which in ("output_raw", "output"):
             out["console"].append(getattr(rec, which).line)
     out["config"] = {k: v for k, v in out["config"].items() if k and not k.startswith("_wandb")}

@@ -48,7 +48,7 @@ def test_offline_run_holds_history_config_identity_axes_console_and_artifact(tmp
     # console capture
     assert printed == [20, 40] and "evaluated at step 20" in logged["console"]
     # the checkpoints as a model artifact laid out as a run folder (gymlab.load takes it), the config in its metadata
-    (art,) = logged["artifacts"]
+    (art,) = [a for a in logged["artifacts"] if a["type"] == "model"]
     assert art["type"] == "model" and art["name"] == f"softmax-{r['id']}" and sorted(art["aliases"]) == ["best", "latest"]
     assert art["metadata"]["config"]["lr"] == 0.3
     assert sorted(art["files"]) == ["checkpoints/best.pt", "checkpoints/latest.pt", "config.yaml"]
@@ -87,8 +87,9 @@ def test_resume_continues_the_same_wandb_run(tmp_path, monkeypatch):
     assert media_steps == [20, 50, 60]
     # each segment logged its checkpoints as versions of one model artifact
     for seg in (first, second):
-        assert {a["name"] for a in seg["artifacts"]} == {f"softmax-{first['run']['id']}"}
-        assert {"latest", "best"} <= {alias for a in seg["artifacts"] for alias in a["aliases"]}
+        models = [a for a in seg["artifacts"] if a["type"] == "model"]
+        assert {a["name"] for a in models} == {f"softmax-{first['run']['id']}"}
+        assert {"latest", "best"} <= {alias for a in models for alias in a["aliases"]}
 
 
 def test_eval_is_a_wandb_run_of_job_type_eval_in_the_training_group(tmp_path, monkeypatch):
@@ -186,3 +187,44 @@ def test_generative_charts_use_examples_seen_and_keep_the_lowest_bits_per_dim(tm
     metrics = {m["name"]: m for m in logged["metrics"]}
     assert metrics["eval/*"]["step_metric"] == "train/examples" and metrics["eval/bits_per_dim"]["summary"] == ["min"]
     assert logged["summary"]["eval/bits_per_dim"] == {"min": 2.0} and logged["summary"]["steps"] == 3
+
+
+def test_gymlab_load_takes_a_model_artifact_reference(tmp_path, monkeypatch):
+    """The artifact a run logs is a run folder: gymlab.load("entity/project/<name>:best") fetches it (here
+    W&B's download is replaced by a copy of the files the offline run staged) and loads the same model."""
+    import shutil
+
+    import torch
+    import wandb
+
+    import gymlab
+
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    run("mlp", ["logger.mode=offline", "epochs=null", "steps=4", "eval_every=2", "progress=false", "device=cpu",
+                f"run_dir={tmp_path / 'r'}"], quiet=True)
+    (art,) = [a for a in read_offline_run(offline_run_dirs(tmp_path / "wb")[0])["artifacts"] if a["type"] == "model"]
+    asked = []
+
+    class Artifact:
+        def download(self, root=None):
+            dest = tmp_path / "download"
+            for path, staged in art["staged"].items():
+                (dest / path).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(staged, dest / path)
+            return str(dest)
+
+    class Api:
+        def __init__(self, timeout=None):
+            pass
+
+        def artifact(self, ref, type=None):
+            asked.append((ref, type))
+            return Artifact()
+
+    monkeypatch.setattr(wandb, "Api", Api)
+    monkeypatch.setenv("WANDB_MODE", "online")
+    ref = f"me/gymlab/{art['name']}:best"
+    fetched, local = gymlab.load(ref), gymlab.load(tmp_path / "r")
+    assert asked == [(ref, "model")] and fetched.experiment == "mlp"
+    x = torch.rand(5, 1, 8, 8)  # raw digits in [0, 1]
+    assert torch.equal(fetched(x), local(x))
