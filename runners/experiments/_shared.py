@@ -6,22 +6,14 @@
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from gymlab.runners.config import RunConfig
 from gymlab.runners.experiment import Experiment, replay_schedule
+from gymlab.vision.batching import batch_indices  # noqa: F401  (re-exported: the one seeded shuffle)
 from gymlab.runners.errors import GymlabError
-
-
-def batch_indices(seed: int, step: int, n: int, batch_size: int) -> torch.Tensor:
-    """Minibatch ``step`` of a permutation that depends only on (seed, epoch): resumable for free."""
-    per_epoch = math.ceil(n / batch_size)
-    epoch, i = divmod(step, per_epoch)
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
-    return perm[i * batch_size:(i + 1) * batch_size]
 
 
 fast_forward = replay_schedule  # the old name

@@ -21,6 +21,7 @@ from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.experiments._shared import batch_indices  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 from gymlab.vision.adversarial import accuracy, adversarial_loss, fgsm  # noqa: E402
 from gymlab.vision.backbones import BACKBONES, build  # noqa: E402
 
@@ -62,7 +63,7 @@ class FGSMConfig(RunConfig):
 
 @register("fgsm", data="digits", metric="eval/adv_trained_accuracy", select="eval/val_adv_trained_accuracy",
           description="FGSM adversarial examples on digits: accuracy vs epsilon, adversarial training")
-class FGSM:
+class FGSM(Experiment):
     Config = FGSMConfig
 
     def setup(self, cfg: FGSMConfig, ctx):

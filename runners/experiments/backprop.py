@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 from gymlab.vision import backprop  # noqa: E402
 from gymlab.vision.datasets import load_digits_split, standardize  # noqa: E402
 
@@ -35,7 +36,7 @@ class BackpropConfig(RunConfig):
 
 @register("backprop", data="digits", select="eval/val_accuracy",
           description="two-layer ReLU net trained with the hand-written backprop engine (vision.backprop)")
-class Backprop:
+class Backprop(Experiment):
     Config = BackpropConfig
 
     def setup(self, cfg: BackpropConfig, ctx):

@@ -29,9 +29,11 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.vision.batching import batch_indices  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.media import Confusion  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 from gymlab.vision import datasets, folders, optim  # noqa: E402
 from gymlab.vision.backbones import build as build_backbone  # noqa: E402
 from gymlab.vision.knn import KNearestNeighbor, cross_validate_k  # noqa: E402
@@ -79,7 +81,7 @@ class KNNConfig(RunConfig):
 
 @register("knn", data="digits", select="eval/val_accuracy",
           description="k-nearest neighbours on pixels (L1/L2), k by k-fold cross-validation")
-class KNN:
+class KNN(Experiment):
     Config = KNNConfig
 
     def setup(self, cfg: KNNConfig, ctx):
@@ -157,7 +159,7 @@ class NetConfig(RunConfig):
     jitter: float = 0.0  # colour jitter strength: brightness/contrast(/saturation) factors in [1-j, 1+j]
 
 
-class NetExperiment:
+class NetExperiment(Experiment):
     """Shared training loop of the network classifiers; subclasses say how to build the model."""
 
     Config = NetConfig
@@ -209,11 +211,9 @@ class NetExperiment:
 
     # ------------------------------------------------------------------ training
     def _batch_indices(self) -> torch.Tensor:
-        """Minibatch ``step`` of a permutation that depends only on (seed, epoch): resumable for free."""
-        epoch, i = divmod(self.step, self.steps_per_epoch)
-        g = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
-        perm = torch.randperm(len(self.ytr), generator=g)
-        return self.ctx.shard(perm[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size]).to(self.device)
+        """Minibatch ``step`` of the seeded shuffle (vision.batching): resumable for free."""
+        idx = batch_indices(self.cfg.seed, self.step, len(self.ytr), self.cfg.batch_size)
+        return self.ctx.shard(idx).to(self.device)
 
     def train_step(self):
         cfg = self.cfg

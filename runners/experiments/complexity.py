@@ -28,6 +28,7 @@ from torch import nn  # noqa: E402
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 from gymlab.vision import complexity as cx  # noqa: E402
 from gymlab.vision.backbones import BACKBONES, build  # noqa: E402
 from gymlab.vision.layers import inference  # noqa: E402
@@ -104,7 +105,7 @@ class ComplexityConfig(RunConfig):
 
 @register("complexity", data="random inputs", metric="eval/models", mode="max",
           description="parameters, multiply-adds, activation memory and CPU latency of every backbone and generative model")
-class Complexity:
+class Complexity(Experiment):
     Config = ComplexityConfig
 
     def setup(self, cfg: ComplexityConfig, ctx):

@@ -25,6 +25,7 @@ from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.experiments._shared import batch_indices  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 from gymlab.vision import compress as C  # noqa: E402
 
 
@@ -53,7 +54,7 @@ class CompressConfig(RunConfig):
 
 @register("compress", data="digits", metric="eval/accuracy", select="eval/val_accuracy",
           description="pruning with retraining, k-means weight sharing, int8 quantization: size/latency/accuracy")
-class Compress:
+class Compress(Experiment):
     Config = CompressConfig
 
     def setup(self, cfg: CompressConfig, ctx):

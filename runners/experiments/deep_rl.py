@@ -42,6 +42,7 @@ from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.media import episode_video  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 
 
 @dataclass
@@ -97,7 +98,7 @@ def check_env(env_id: str) -> None:
         raise GymlabError(f"bad value for 'env': {e}") from None
 
 
-class RLExperiment:
+class RLExperiment(Experiment):
     """What every RL experiment shares: envs, budget in env steps, evaluation, GIF and return curve."""
 
     agent_cls = None

@@ -14,7 +14,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from gymlab.runners.config import RunConfig  # noqa: E402
+from gymlab.vision.batching import batch_indices  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 from gymlab.vision import linear  # noqa: E402
 from gymlab.vision.datasets import standardize  # noqa: E402
 
@@ -33,7 +35,7 @@ class LinearConfig(RunConfig):
     max_train: int = 0  # use only the first N training images (0: all)
 
 
-class LinearExperiment:
+class LinearExperiment(Experiment):
     loss_name = "softmax"
     Config = LinearConfig
 
@@ -59,11 +61,8 @@ class LinearExperiment:
         self.step = 0
 
     def _batch(self):
-        """Minibatch `step` of a permutation that depends only on (seed, epoch): resumable for free."""
-        epoch, i = divmod(self.step, self.steps_per_epoch)
-        g = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
-        perm = torch.randperm(len(self.ytr), generator=g)
-        idx = perm[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size].to(self.device)
+        """Minibatch `step` of the seeded shuffle (vision.batching): resumable for free."""
+        idx = batch_indices(self.cfg.seed, self.step, len(self.ytr), self.cfg.batch_size).to(self.device)
         return self.xtr[idx], self.ytr[idx]
 
     def train_step(self):

@@ -24,6 +24,7 @@ import torch.nn.functional as F  # noqa: E402
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 from gymlab.runners.sanity import SanityModel  # noqa: E402
 from gymlab.vision import rnn_gradients as rg  # noqa: E402
 
@@ -51,7 +52,7 @@ def _norms(model, Ts, **kw):
 
 @register("rnn-gradients", data="synthetic recall", metric="eval/accuracy", mode="max",
           description="vanishing/exploding gradients: vanilla RNN vs LSTM over T and spectral radius; clipping")
-class RNNGradients:
+class RNNGradients(Experiment):
     Config = RNNGradientsConfig
 
     def setup(self, cfg: RNNGradientsConfig, ctx):

@@ -20,6 +20,7 @@ import torch  # noqa: E402
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 from gymlab.vision import style as st  # noqa: E402
 
 
@@ -69,7 +70,7 @@ def _img(x: torch.Tensor):
     return x[0].detach().permute(1, 2, 0).clamp(0, 1).cpu().numpy()
 
 
-class ImageOptimization:
+class ImageOptimization(Experiment):
     """Shared by the four: a frozen random network, the pixels x, their Adam, and an objective."""
 
     Config = ImageOptConfig

@@ -21,6 +21,7 @@ from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.experiments._shared import batch_indices  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 from gymlab.vision.backbones import BACKBONES, build  # noqa: E402
 from gymlab.vision.datasets import load_digits_split  # noqa: E402
 from gymlab.vision.scenes import load_scenes  # noqa: E402
@@ -46,7 +47,7 @@ class TransferConfig(RunConfig):
 
 @register("transfer", data="digits->scenes", metric="eval/accuracy", select="eval/accuracy",
           description="transfer from digits to scenes: frozen vs fine-tuned vs scratch as labels shrink")
-class Transfer:
+class Transfer(Experiment):
     Config = TransferConfig
 
     def setup(self, cfg: TransferConfig, ctx):

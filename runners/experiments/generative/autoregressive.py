@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import torch  # noqa: E402
 
 from gymlab.generative import metrics  # noqa: E402
+from gymlab.generative.training import autoregressive_loss  # noqa: E402
 from gymlab.generative.gated_pixelcnn import GatedPixelCNN  # noqa: E402
 from gymlab.generative.pixelcnn import PixelCNN  # noqa: E402
 from gymlab.generative.pixelrnn import PixelRNN  # noqa: E402
@@ -57,13 +58,13 @@ class Autoregressive(Generative):
 
     def train_step(self):
         x, y = self._batch()
-        with self.ctx.autocast():
-            nll = metrics.categorical_nll(self.model(x, self._y(y)).float(), x, self.levels).mean()
+        with self.ctx.autocast():  # the library's loss (generative.training), inside the runner's loop
+            loss, row = autoregressive_loss(self.levels, self.conditional)(self.model, x, y)
         self.opt.zero_grad()
-        (nll / self.dims).backward()
+        loss.backward()
         self.opt.step()
         self.step += 1
-        out = {"train/nll_nats": nll.item(), "train/bits_per_dim": metrics.bits_per_dim(nll.item(), self.dims)}
+        out = {f"train/{k}": v for k, v in row.items()}
         if self.step % 10 == 0 or self.step == 1:
             self._log_history(out)
         return out

@@ -15,9 +15,11 @@ import torch  # noqa: E402
 
 from gymlab.generative import data as gdata  # noqa: E402
 from gymlab.generative import metrics  # noqa: E402
+from gymlab.vision.batching import batch_indices  # noqa: E402
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.media import Curve  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 
 _CLASSIFIERS: dict = {}  # (data, size, seed, steps) -> the FID classifier, trained once a process
 
@@ -87,7 +89,7 @@ class GenConfig(RunConfig):
     fid_classifier_steps: int = 300
 
 
-class Generative:
+class Generative(Experiment):
     """Data, batching (a permutation per (seed, epoch): resumable), and the FID bookkeeping."""
 
     Config = GenConfig
@@ -121,10 +123,8 @@ class Generative:
         self.history: list[dict] = []
 
     def _batch(self):
-        epoch, i = divmod(self.step, self.steps_per_epoch)
-        g = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
-        perm = torch.randperm(len(self.ytr), generator=g)
-        idx = self.ctx.shard(perm[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size]).to(self.device)
+        idx = self.ctx.shard(batch_indices(self.cfg.seed, self.step, len(self.ytr), self.cfg.batch_size))
+        idx = idx.to(self.device)
         x, y = self.xtr[idx], self.ytr[idx]
         if self.dynamic:  # dynamically binarized MNIST: a fresh Bernoulli(x) draw for this step
             gb = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step)

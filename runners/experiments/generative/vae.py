@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import torch  # noqa: E402
 
 from gymlab.generative import metrics  # noqa: E402
+from gymlab.generative.training import vae_loss  # noqa: E402
 from gymlab.generative.vae import VAE  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
 from gymlab.runners.experiments.generative.common import GenConfig, Generative, curve, grid, latent_plot, upscale  # noqa: E402
@@ -39,15 +40,13 @@ class VAEExperiment(Generative):
 
     def train_step(self):
         x, _ = self._batch()
-        with self.ctx.autocast():
-            out = self.model(x, self.cfg.beta)
-        loss = -out["elbo"].mean()
+        with self.ctx.autocast():  # the library's loss (generative.training), inside the runner's loop
+            loss, row = vae_loss(self.cfg.beta)(self.model, x)
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
         self.step += 1
-        row = {"train/elbo_nats": -loss.item(), "train/recon_nats": -out["recon"].mean().item(),
-               "train/kl_nats": out["kl"].mean().item()}
+        row = {f"train/{k}": v for k, v in row.items()}
         if self.step % 10 == 0 or self.step == 1:
             self._log_history(row)
         return row

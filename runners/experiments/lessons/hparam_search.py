@@ -17,6 +17,7 @@ import torch.nn.functional as F  # noqa: E402
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 from gymlab.vision.mlp import MLP  # noqa: E402
 from gymlab.runners.experiments.lessons.race import Digits, digits, weight_params, accuracy  # noqa: E402
 
@@ -73,7 +74,7 @@ def train_trial(lr: float, reg: float, epochs: float, seed: int = 0, data: Optio
 
 @register("hparam-search", data="digits", select="eval/val_accuracy",
           description="coarse-to-fine random search over learning rate and L2 strength (one trial per step)")
-class HparamSearch:
+class HparamSearch(Experiment):
     """The notes' recipe: sample lr and reg log-uniformly over a wide range with short trials (a few
     epochs), then narrow the range to where the best trials were and run longer ones there.
 

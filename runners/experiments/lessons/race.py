@@ -17,6 +17,8 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from gymlab.runners.errors import GymlabError  # noqa: E402
+from gymlab.vision.batching import batch_indices  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 from gymlab.vision.datasets import load_digits_split, standardize  # noqa: E402
 from gymlab.vision.layers import inference  # noqa: E402
 from gymlab.vision.mlp import MLP  # noqa: E402
@@ -126,7 +128,7 @@ def layer_stats(model: MLP, x: torch.Tensor, y: torch.Tensor, samples: int = 200
     return out
 
 
-class Race:
+class Race(Experiment):
     """Several models trained side by side on the same minibatches (a permutation fixed by seed and
     epoch, so that a resumed run sees the same data). Subclasses fill ``self.models`` and
     ``self.opts`` in ``build(cfg, ctx)``; they may override ``loss``, ``after_step`` and ``extra_eval``."""
@@ -148,10 +150,8 @@ class Race:
         raise TypeError(f"{type(self).__name__} must define build(cfg, ctx): the models it races")
 
     def _batch(self):
-        epoch, i = divmod(self.step, self.steps_per_epoch)
-        g = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
-        perm = torch.randperm(len(self.data.ytr), generator=g)
-        idx = self.ctx.shard(perm[i * self.cfg.batch_size:(i + 1) * self.cfg.batch_size]).to(self.device)
+        idx = self.ctx.shard(batch_indices(self.cfg.seed, self.step, len(self.data.ytr), self.cfg.batch_size))
+        idx = idx.to(self.device)
         return self.data.xtr[idx], self.data.ytr[idx]
 
     def loss(self, name: str, model: nn.Module, x, y):
