@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 from gymlab.agents import (QLearning, evaluate_policy, finite_horizon_value, linear_schedule,  # noqa: E402
                     policy_improvement, value_iteration)
 from gymlab.agents.value_iteration import RULES  # noqa: E402
+from gymlab.agents.stats import wilson_interval  # noqa: E402
 from gymlab.agents.policy_evaluation import METHODS  # noqa: E402
 from gymlab.envs.gridworld import ARROWS, gridworld  # noqa: E402
 from gymlab.envs.tabular import GYMNASIUM_TABULAR, TabularMDP, from_gymnasium, make_env, random_mdp  # noqa: E402
@@ -127,8 +128,10 @@ def rollout(env, policy: np.ndarray, episodes: int, seed: int, env_name: str) ->
         if ok is not None:
             successes.append(ok)
     out = {"eval/mean_return": float(returns.mean()), "eval/std_return": float(returns.std())}
-    if successes:
-        out["eval/success_rate"] = float(np.mean(successes))
+    if successes:  # with its Wilson interval (gymlab.agents.stats), as the deep RL experiments report it
+        iv = wilson_interval(int(np.sum(successes)), len(successes))
+        out.update({"eval/success_rate": float(np.mean(successes)), "eval/success_rate_ci_low": iv.low,
+                    "eval/success_rate_ci_high": iv.high})
     return out
 
 
