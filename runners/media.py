@@ -133,7 +133,8 @@ def save_media(items: dict, folder: Path) -> dict:
             rows = [np.concatenate([to_rgb(img), colour_mask(value.truth[i])] +
                                    ([colour_mask(value.pred[i])] if value.pred is not None else []), axis=1)
                     for i, img in enumerate(value.images)]
-            save_image(np.concatenate(rows, axis=0), folder / f"{safe}.png")
+            save_image(np.kron(np.concatenate(rows, axis=0), np.ones((4, 4, 1), dtype=np.uint8)),  # 4x, nearest
+                       folder / f"{safe}.png")
             out[name] = value
         elif isinstance(value, Confusion):
             save_confusion(value, folder / f"{safe}.png")
