@@ -10,7 +10,7 @@ reports the exact expected return of the same episodes from the model.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import matplotlib
@@ -44,7 +44,8 @@ class TabularConfig(RunConfig):
     branching: int = 10  # env=random: successors per state-action
     size: int = 10  # env=gridworld: size x size cells
     slip: float = 0.1  # env=gridworld
-    eval_episodes: Optional[int] = None  # greedy rollouts per evaluation; None: 1000 (gymnasium envs), 100 (others)
+    # greedy rollouts per evaluation; None: 1000 (gymnasium envs), 100 (others); 0: none (exact values only)
+    eval_episodes: Optional[int] = field(default=None, metadata={"range": (0, None, "0 (no rollouts) or more")})
     max_steps: int = 0  # episode step limit; 0: the env's own (FrozenLake 100/200, Taxi 200), else 200 (random), 1000
 
 
