@@ -56,7 +56,7 @@ def test_asha_stops_the_bad_trials_early_and_picks_the_best_config(ray_session, 
         for f in ("config.yaml", "metrics.jsonl", "summary.json", "checkpoints/latest.pt"):
             assert (rd / f).exists(), (lr, f)
         cfg = (rd / "config.yaml").read_text()
-        assert f"lr: {lr}" in cfg and f"group: {d.name}" in cfg
+        assert f"lr: {lr}" in cfg and f"group: {d.name}" in cfg and "job_type: sweep" in cfg  # W&B group, job type
 
     # The two trials that start first run to the end; lr=1e-4 (10% accuracy after 10 steps) reaches
     # the first rung after them, below their median, and ASHA stops it there.
