@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 
 PLUMBING = ("out", "progress", "run_dir")  # where and how a run is shown, not what it computes
+# keys that do not make another configuration: runs that differ only in these share a W&B group
+_NOT_GROUPED = ("seed", "logger", "device", "log_every", "checkpoint_every", "media_every_eval", "sanity")
 ID_FILE = "wandb-run-id"
 INIT_TIMEOUT_S = float(os.environ.get("GYMLAB_WANDB_INIT_TIMEOUT", "10"))  # seconds wandb.init may wait online
 
@@ -107,7 +109,7 @@ def run_identity(name: str, spec, cfg, run_dir, *, resuming: bool = False) -> di
     full = config_mod.to_dict(cfg)
     config = {"experiment": name, **{k: v for k, v in full.items() if k not in PLUMBING}}
     run_id = (stored_run_id(run_dir) if resuming else None) or new_run_id()
-    same = {k: v for k, v in config.items() if k not in ("seed", "logger")}
+    same = {k: v for k, v in config.items() if k not in _NOT_GROUPED}
     digest = hashlib.sha1(json.dumps(same, sort_keys=True, default=str).encode()).hexdigest()[:6]
     p = pillar(spec)
     data = getattr(cfg, "env", None) or getattr(cfg, "data", None) or spec.data

@@ -114,7 +114,7 @@ def test_identity_groups_seeds_of_one_config_and_takes_job_type_from_the_config(
         cfg = config_mod.build(spec.config_cls, list(overrides))
         return run_identity("softmax", spec, cfg, tmp_path)
 
-    a, b, c = ident("seed=0"), ident("seed=1"), ident("seed=0", "lr=0.1")
+    a, b, c = ident("seed=0"), ident("seed=1", "device=cpu", "logger.tags=[x]"), ident("seed=0", "lr=0.1")
     assert a["group"] == b["group"] != c["group"] and a["id"] != b["id"]
     assert ident("logger.group=g", "logger.job_type=sweep")["group"] == "g"
     assert ident("logger.job_type=sweep")["job_type"] == "sweep" and a["job_type"] == "train"
