@@ -214,7 +214,10 @@ def annotate(frame, text: str) -> np.ndarray:
 
     im = Image.fromarray(np.ascontiguousarray(frame[..., :3], dtype=np.uint8))
     draw = ImageDraw.Draw(im)
-    font = ImageFont.load_default(size=max(10, im.height // 22))
+    try:
+        font = ImageFont.load_default(size=max(10, im.height // 22))
+    except TypeError:  # Pillow < 10.1: the fixed bitmap font
+        font = ImageFont.load_default()
     box = draw.textbbox((4, 2), text, font=font)
     draw.rectangle([0, 0, box[2] + 4, box[3] + 4], fill=(0, 0, 0))
     draw.text((4, 2), text, fill=(255, 255, 255), font=font)
