@@ -100,6 +100,9 @@ def build(cfg_cls, overrides: list[str] = (), base: Optional[dict] = None):
             raise GymlabError(f"bad value for {key!r}: {value!r} is malformed ({_one_line(e.problem or e)}); "
                               f"write a list as [32,32] and a string with spaces in quotes") from None
         except OmegaConfBaseException:
+            choices = _choices_of(cfg_cls, key)
+            if choices is not None:  # a Literal field: name the valid values, not the keys
+                raise GymlabError(f"bad value for {key!r}: {value!r}; valid: {', '.join(map(str, choices))}") from None
             want = _type_of(cfg_cls, key)
             raise GymlabError(f"bad value for {key!r}: {value!r} is not {want}; valid keys: {', '.join(valid)}") from None
     try:
@@ -149,6 +152,20 @@ def check_ranges(cfg) -> None:
             if f.name == "steps" and getattr(cfg, "epochs", None) is not None:
                 continue  # an epochs budget replaces steps
             raise GymlabError(f"bad value for {f.name!r}: {v}; it must be {what}")
+
+
+def _choices_of(cfg_cls, key: str) -> tuple | None:
+    """The values a ``Literal[...]`` field allows (None for any other type)."""
+    import typing
+
+    cls = cfg_cls
+    parts = key.split(".")
+    for part in parts[:-1]:
+        cls = {f.name: f for f in dataclasses.fields(cls)}[part].default_factory
+    hint = typing.get_type_hints(cls).get(parts[-1])
+    if typing.get_origin(hint) is typing.Union:  # Optional[Literal[...]]
+        hint = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
+    return typing.get_args(hint) if typing.get_origin(hint) is typing.Literal else None
 
 
 def _type_of(cfg_cls, key: str) -> str:

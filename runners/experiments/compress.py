@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Literal, Optional
 
 import matplotlib
 
@@ -43,7 +43,7 @@ class CompressConfig(RunConfig):
     hidden: int = 128
     dense_steps: int = 450
     sparsities: str = "0.5,0.8,0.9"
-    scope: str = "global"  # global | layer: one magnitude threshold for the network or one per layer
+    scope: Literal["global", "layer"] = "global"  # global | layer: one magnitude threshold for the network or one per layer
     retrain_steps: int = 150
     target_sparsity: float = 0.8  # the pruned model reported as eval/pruned_accuracy, then shared
     share_bits: int = 4
@@ -67,8 +67,6 @@ class Compress(Experiment):
         if cfg.target_sparsity not in self.levels or not all(0 <= s < 1 for s in self.levels):
             raise GymlabError(f"bad value for 'target_sparsity': {cfg.target_sparsity}; it must be one of sparsities "
                               f"({cfg.sparsities}), all in [0, 1)")
-        if cfg.scope not in ("global", "layer"):
-            raise GymlabError(f"bad value for 'scope': {cfg.scope!r}; valid: global, layer")
         if cfg.share_steps < 1:
             raise GymlabError(f"bad value for 'share_steps': {cfg.share_steps}; it must be at least 1")
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device

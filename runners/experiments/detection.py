@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
@@ -24,7 +25,7 @@ class DetectorConfig(SceneConfig):
     weight_decay: float = 1e-4
     image_size: int = 32
     max_digits: int = 3
-    backbone: str = "vgg"  # any of vision.backbones; its feature map is the grid (vgg: 4x4 on 32x32)
+    backbone: Literal[tuple(BACKBONES)] = "vgg"  # any of vision.backbones; its feature map is the grid (vgg: 4x4 on 32x32)
     width: int = 16  # vgg only: stage widths width, 2 width, 4 width with 1, 1, 2 convs
     boxes_per_cell: int = 2
     lambda_coord: float = 5.0
@@ -46,8 +47,6 @@ class Detector(Checkpointed):
         self.data = load_scenes(cfg.seed, cfg.n_train, cfg.n_test, size=cfg.image_size, max_digits=cfg.max_digits,
                                 min_px=round(cfg.image_size * 10 / 32), max_px=round(cfg.image_size / 2))
         self.n_fit = cfg.n_train - cfg.n_val
-        if cfg.backbone not in BACKBONES:
-            raise GymlabError(f"bad value for 'backbone': {cfg.backbone!r}; valid: {', '.join(BACKBONES)}")
         w = cfg.width
         kw = dict(widths=(w, 2 * w, 4 * w), convs=(1, 1, 2)) if cfg.backbone == "vgg" else {}
         model = YOLO(build(cfg.backbone, 1, cfg.image_size, 10, **kw), 10, cfg.boxes_per_cell)

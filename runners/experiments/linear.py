@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Literal, Optional
 
 import matplotlib
 
@@ -27,7 +27,7 @@ class LinearConfig(RunConfig):
     eval_every: int = 50
     lr: float = 0.5
     reg: float = 1e-3
-    reg_type: str = "l2"  # l2 | l1 | elastic (l1_ratio * |W| + (1 - l1_ratio) * W^2)
+    reg_type: Literal[tuple(linear.REGULARIZERS)] = "l2"  # l2 | l1 | elastic (l1_ratio * |W| + (1 - l1_ratio) * W^2)
     l1_ratio: float = 0.5
     batch_size: int = 64
     data: str = "digits"  # digits | mnist | fashion-mnist | cifar10 (as the classifiers)
@@ -42,10 +42,6 @@ class LinearExperiment(Experiment):
     def setup(self, cfg: LinearConfig, ctx):
         from gymlab.runners.experiments.classifiers import load_data
 
-        if cfg.reg_type not in linear.REGULARIZERS:
-            from gymlab.runners.errors import GymlabError
-
-            raise GymlabError(f"bad value for 'reg_type': {cfg.reg_type!r}; valid: {', '.join(linear.REGULARIZERS)}")
         self.cfg, self.device = cfg, ctx.device
         ds = load_data(cfg.data, cfg.seed, cfg.data_root)
         n = cfg.max_train or len(ds.train)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import matplotlib
 
@@ -17,7 +18,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes  # noqa: E402
 from gymlab.runners.media import Masks  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
@@ -30,7 +30,7 @@ class SegmenterConfig(SceneConfig):
     steps: int = 600
     eval_every: int = 300
     weight_decay: float = 1e-4
-    variant: str = "unet"  # fcn | unpool | unet
+    variant: Literal[tuple(VARIANTS)] = "unet"  # fcn | unpool | unet
     width: int = 16  # encoder widths width, 2 width, 4 width (three poolings)
     convs: int = 1  # conv-BN-ReLU layers per stage
 
@@ -42,8 +42,6 @@ class Segmenter(Checkpointed):
 
     def setup(self, cfg: SegmenterConfig, ctx):
         check_scenes(cfg)
-        if cfg.variant not in VARIANTS:
-            raise GymlabError(f"bad value for 'variant': {cfg.variant!r}; valid: {', '.join(VARIANTS)}")
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
         self.data = load_scenes(cfg.seed, cfg.n_train, cfg.n_test)
         self.n_fit = cfg.n_train - cfg.n_val

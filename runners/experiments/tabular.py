@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Literal, Optional
 
 import matplotlib
 
@@ -29,6 +29,7 @@ from gymlab.envs.tabular import GYMNASIUM_TABULAR, TabularMDP, from_gymnasium, m
 from gymlab.runners.config import RunConfig  # noqa: E402
 from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
+from gymlab.runners.experiment import Experiment  # noqa: E402
 
 ENVS = GYMNASIUM_TABULAR + ("random", "gridworld")
 DEFAULT_MAX_STEPS = {"random": 200, "gridworld": 1000, "CliffWalking-v1": 1000}  # where the env has no limit
@@ -205,7 +206,7 @@ def draw_history(history, ylabel: str, title: str, log: bool = True):
 
 
 # ------------------------------------------------------------------ planners
-class _Planner:
+class _Planner(Experiment):
     """Shared by the planners: the model, evaluation of the current greedy policy, media."""
 
     def _setup(self, cfg, ctx):
@@ -243,7 +244,7 @@ class ValueIterationConfig(TabularConfig):
     steps: int = 100_000  # at most this many sweeps
     eval_every: int = 1000  # (the last sweep always evaluates)
     tol: float = 1e-8  # the greedy policy is tol-optimal when it stops
-    rule: str = "span"  # span | sup (the stopping rule)
+    rule: Literal[tuple(RULES)] = "span"  # span | sup (the stopping rule)
     sweeps_per_step: int = 1
 
 
@@ -253,8 +254,6 @@ class ValueIterationExperiment(_Planner):
     Config = ValueIterationConfig
 
     def setup(self, cfg, ctx):
-        if cfg.rule not in RULES:
-            raise GymlabError(f"bad value for 'rule': {cfg.rule!r}; valid: {', '.join(RULES)}")
         if cfg.tol <= 0 or cfg.sweeps_per_step < 1:
             raise GymlabError("bad value for 'tol' or 'sweeps_per_step': tol must be > 0 and sweeps_per_step >= 1")
         self._setup(cfg, ctx)
@@ -281,7 +280,7 @@ class ValueIterationExperiment(_Planner):
 class PolicyIterationConfig(TabularConfig):
     steps: int = 1000  # at most this many evaluate-and-improve steps
     eval_every: int = 10
-    method: str = "auto"  # the linear solver: auto | dense | direct | iterative
+    method: Literal[tuple(METHODS)] = "auto"  # the linear solver: auto | dense | direct | iterative
 
 
 @register("policy-iteration", data="FrozenLake-v1", metric="eval/mean_return", mode="max",
@@ -290,8 +289,6 @@ class PolicyIterationExperiment(_Planner):
     Config = PolicyIterationConfig
 
     def setup(self, cfg, ctx):
-        if cfg.method not in METHODS:
-            raise GymlabError(f"bad value for 'method': {cfg.method!r}; valid: {', '.join(METHODS)}")
         self._setup(cfg, ctx)
         self.policy = self.mdp.R.argmax(axis=1)
 
@@ -317,8 +314,8 @@ class PolicyIterationExperiment(_Planner):
 class BellmanSolveConfig(TabularConfig):
     steps: int = 1
     eval_every: int = 1
-    policy: str = "uniform"  # uniform (random actions) | optimal (found by policy iteration first)
-    method: str = "auto"
+    policy: Literal["uniform", "optimal"] = "uniform"  # uniform (random actions) | optimal (found by policy iteration first)
+    method: Literal[tuple(METHODS)] = "auto"
 
 
 @register("bellman-solve", data="FrozenLake-v1", metric="eval/mean_return", mode="max",
@@ -327,10 +324,6 @@ class BellmanSolveExperiment(_Planner):
     Config = BellmanSolveConfig
 
     def setup(self, cfg, ctx):
-        if cfg.policy not in ("uniform", "optimal"):
-            raise GymlabError(f"bad value for 'policy': {cfg.policy!r}; valid: uniform, optimal")
-        if cfg.method not in METHODS:
-            raise GymlabError(f"bad value for 'method': {cfg.method!r}; valid: {', '.join(METHODS)}")
         self._setup(cfg, ctx)
         S, A = self.mdp.S, self.mdp.A
         if cfg.policy == "uniform":
@@ -376,7 +369,7 @@ class QLearningConfig(TabularConfig):
 
 @register("q-learning", data="FrozenLake-v1", metric="eval/mean_return", mode="max",
           description="tabular Q-learning, epsilon-greedy with decay schedules")
-class QLearningExperiment:
+class QLearningExperiment(Experiment):
     Config = QLearningConfig
 
     def setup(self, cfg, ctx):

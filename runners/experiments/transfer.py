@@ -9,6 +9,7 @@ the better of frozen and fine-tuned with the fewest labels, eval/transfer_gain i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import matplotlib
 
@@ -36,7 +37,7 @@ class TransferConfig(RunConfig):
     lr: float = 3e-3
     backbone_lr_scale: float = 0.3  # fine-tuning: backbone learning rate = lr * this
     data: str = "scenes"
-    backbone: str = "vgg"
+    backbone: Literal[tuple(BACKBONES)] = "vgg"
     width: int = 16
     pretrain_steps: int = 300
     copies: int = 4  # randomly placed copies of each training digit for pretraining
@@ -53,8 +54,6 @@ class Transfer(Experiment):
     def setup(self, cfg: TransferConfig, ctx):
         if cfg.data != "scenes":
             raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: scenes")
-        if cfg.backbone not in BACKBONES:
-            raise GymlabError(f"bad value for 'backbone': {cfg.backbone!r}; valid: {', '.join(BACKBONES)}")
         try:
             self.sizes = sorted(int(s) for s in cfg.sizes.split(","))
         except ValueError:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Literal, Optional
 
 import matplotlib
 
@@ -25,12 +25,12 @@ class AutoencoderConfig(GenConfig):
     steps: int = 1000
     eval_every: int = 500
     lr: float = 2e-3
-    kind: str = "undercomplete"  # undercomplete | sparse-l1 | sparse-kl | denoising | contractive
+    kind: Literal[tuple(ae.KINDS)] = "undercomplete"  # undercomplete | sparse-l1 | sparse-kl | denoising | contractive
     latent: Optional[int] = None  # None: 100 for the sparse kinds (overcomplete), 16 for the others
     hidden: int = 128
     lam: Optional[float] = None  # penalty weight (None: a default per kind)
     rho: float = 0.05  # target mean activation of sparse-kl
-    noise: str = "drop"  # denoising corruption: drop | flip | gaussian
+    noise: Literal["drop", "flip", "gaussian"] = "drop"  # denoising corruption: drop | flip | gaussian
     noise_p: float = 0.25
     fid_samples: int = 0  # an autoencoder has no sampler
 
@@ -41,10 +41,6 @@ class AutoencoderExperiment(Generative):
     Config = AutoencoderConfig
 
     def setup(self, cfg, ctx):
-        if cfg.kind not in ae.KINDS:
-            raise GymlabError(f"bad value for 'kind': {cfg.kind!r}; valid: {', '.join(ae.KINDS)}")
-        if cfg.noise not in ("drop", "flip", "gaussian"):
-            raise GymlabError(f"bad value for 'noise': {cfg.noise!r}; valid: drop, flip, gaussian")
         self._setup_data(cfg, ctx)
         if self.levels != 2:
             raise GymlabError(f"the autoencoders use a Bernoulli decoder: data={cfg.data!r} is not binary; "

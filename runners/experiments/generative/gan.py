@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import matplotlib
 
@@ -22,7 +23,7 @@ class GANConfig(GenConfig):
     lr: float = 2e-4
     latent: int = 32
     width: int = 32
-    loss: str = "non-saturating"  # non-saturating | minimax
+    loss: Literal["non-saturating", "minimax"] = "non-saturating"  # non-saturating | minimax
     conditional: bool = False
     fid_every_eval: bool = True
     betas: list = field(default_factory=lambda: [0.5, 0.999])
@@ -34,8 +35,6 @@ class GANExperiment(Generative):
     Config = GANConfig
 
     def setup(self, cfg, ctx):
-        if cfg.loss not in ("non-saturating", "minimax"):
-            raise GymlabError(f"bad value for 'loss': {cfg.loss!r}; valid: non-saturating, minimax")
         self._setup_data(cfg, ctx)
         torch.manual_seed(cfg.seed)
         nc = self.num_classes if cfg.conditional else None

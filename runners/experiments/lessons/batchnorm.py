@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Literal
 
 import matplotlib
 
@@ -12,7 +13,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
 from gymlab.vision.mlp import ACTIVATIONS, INITS, MLP  # noqa: E402
 from gymlab.runners.experiments.lessons.race import split_list, layer_stats, Race, raw_model  # noqa: E402
@@ -24,7 +24,7 @@ class BatchNormConfig(RunConfig):
     eval_every: int = 50
     depth: int = 8
     width: int = 128
-    activation: str = "tanh"
+    activation: Literal[tuple(ACTIVATIONS)] = "tanh"
     inits: str = "xavier,small"  # each init with and without batch norm
     lr: float = 0.05
     momentum: float = 0.9
@@ -43,8 +43,6 @@ class BatchNorm(Race):
 
     def build(self, cfg, ctx):
         inits = split_list(cfg.inits, "inits", valid=INITS)
-        if cfg.activation not in ACTIVATIONS:
-            raise GymlabError(f"bad value for 'activation': {cfg.activation!r}; valid: {', '.join(ACTIVATIONS)}")
         self.init_stats = {}
         for init in inits:
             for bn in (False, True):

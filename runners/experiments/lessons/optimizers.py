@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Literal
 
 import matplotlib
 
@@ -12,7 +13,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
 from gymlab.runners.registry import register  # noqa: E402
 from gymlab.vision.mlp import MLP  # noqa: E402
 from gymlab.vision.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler  # noqa: E402
@@ -31,7 +31,7 @@ class OptimizersConfig(RunConfig):
     lr_rmsprop: float = 0.001
     lr_adam: float = 0.001
     momentum: float = 0.9
-    schedule: str = "none"  # none | step | plateau (stepped every steps_per_epoch steps)
+    schedule: Literal[tuple(SCHEDULES)] = "none"  # none | step | plateau (stepped every steps_per_epoch steps)
     step_size: int = 5  # epochs, for schedule=step
     batch_size: int = 64
 
@@ -46,8 +46,6 @@ class Optimizers(Race):
 
     def build(self, cfg, ctx):
         names = split_list(cfg.optimizers, "optimizers", valid=OPTIMIZERS)
-        if cfg.schedule not in SCHEDULES:
-            raise GymlabError(f"bad value for 'schedule': {cfg.schedule!r}; valid: {', '.join(SCHEDULES)}")
         torch.manual_seed(cfg.seed)
         base = MLP(64, (cfg.width,) * cfg.depth, 10, activation="relu", init="he")
         lrs = {"sgd": cfg.lr_sgd, "momentum": cfg.lr_sgd, "nesterov": cfg.lr_sgd, "adagrad": cfg.lr_adagrad,
