@@ -19,7 +19,7 @@ import math
 import time
 import typing
 from dataclasses import dataclass
-from typing import Optional
+from typing import ClassVar, Optional
 
 import matplotlib
 
@@ -64,19 +64,6 @@ class DeepRLConfig(RunConfig):
     # train/budget_env_steps), instead of training on into the oscillations that follow a solved CartPole.
     stop_when_solved: bool = True
     solved_return: Optional[float] = None
-
-
-def run_config(agent_config: type, name: str, **defaults) -> type:
-    """DeepRLConfig plus every field of the agent's config, with experiment defaults for steps/eval_every."""
-    hints = typing.get_type_hints(agent_config)
-    fields = [(f.name, hints[f.name], dataclasses.field(default=f.default) if f.default is not dataclasses.MISSING
-               else dataclasses.field(default_factory=f.default_factory)) for f in dataclasses.fields(agent_config)]
-    fields += [(k, type(v), dataclasses.field(default=v)) for k, v in defaults.items()]
-    cls = dataclasses.make_dataclass(name, fields, bases=(DeepRLConfig,),
-                                     namespace={"aliases": {"learning_rate": "lr"}})  # SB3's name for lr
-    cls.__module__ = __name__
-    globals()[name] = cls  # importable by name (pickling, Ray)
-    return cls
 
 
 def env_factory(cfg: DeepRLConfig, render: bool = False):
@@ -201,11 +188,43 @@ class RLExperiment(Experiment):
         self.train_seconds = state.get("train_seconds", 0.0)
 
 
+@dataclass
+class ReinforceRunConfig(REINFORCE.Config, DeepRLConfig):
+    """The run's keys, then every field of the agent's config (REINFORCE.Config)."""
+    aliases: ClassVar[dict] = {"learning_rate": "lr"}  # SB3's name for lr
+    steps: int = 250
+    eval_every: int = 25
+
+
+@dataclass
+class ActorCriticRunConfig(A2C.Config, DeepRLConfig):
+    """The run's keys, then every field of the agent's config (A2C.Config)."""
+    aliases: ClassVar[dict] = {"learning_rate": "lr"}  # SB3's name for lr
+    steps: int = 800  # 128 env steps each
+    eval_every: int = 40
+
+
+@dataclass
+class DQNRunConfig(DQN.Config, DeepRLConfig):
+    """The run's keys, then every field of the agent's config (DQN.Config)."""
+    aliases: ClassVar[dict] = {"learning_rate": "lr"}  # SB3's name for lr
+    steps: int = 200  # 256 env steps each
+    eval_every: int = 20
+
+
+@dataclass
+class PPORunConfig(PPO.Config, DeepRLConfig):
+    """The run's keys, then every field of the agent's config (PPO.Config)."""
+    aliases: ClassVar[dict] = {"learning_rate": "lr"}  # SB3's name for lr
+    steps: int = 200  # 512 env steps each
+    eval_every: int = 10
+
+
 @register("reinforce", data="CartPole-v1", metric="eval/mean_return",
           description="REINFORCE: Monte Carlo policy gradient, learned baseline, reward-to-go")
 class ReinforceExperiment(RLExperiment):
     agent_cls = REINFORCE
-    Config = run_config(REINFORCE.Config, "ReinforceRunConfig", steps=250, eval_every=25)
+    Config = ReinforceRunConfig
 
 
 @register("a2c", data="CartPole-v1", metric="eval/mean_return",
@@ -214,18 +233,18 @@ class ReinforceExperiment(RLExperiment):
           description="A2C: vector envs, n-step returns / GAE, entropy bonus")
 class ActorCriticExperiment(RLExperiment):
     agent_cls = A2C
-    Config = run_config(A2C.Config, "ActorCriticRunConfig", steps=800, eval_every=40)  # 128 env steps each
+    Config = ActorCriticRunConfig
 
 
 @register("dqn", data="CartPole-v1", metric="eval/mean_return",
           description="DQN: replay buffer, target network, epsilon-greedy, double DQN option")
 class DQNExperiment(RLExperiment):
     agent_cls = DQN
-    Config = run_config(DQN.Config, "DQNRunConfig", steps=200, eval_every=20)  # 256 env steps each
+    Config = DQNRunConfig
 
 
 @register("ppo", data="CartPole-v1", metric="eval/mean_return",
           description="PPO: clipped surrogate, GAE, minibatch epochs")
 class PPOExperiment(RLExperiment):
     agent_cls = PPO
-    Config = run_config(PPO.Config, "PPORunConfig", steps=200, eval_every=10)  # 512 env steps each
+    Config = PPORunConfig

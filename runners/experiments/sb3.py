@@ -10,9 +10,8 @@ learning_rate (or lr, our agents' name), gamma, n_steps, batch_size, ent_coef ov
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Optional
+from typing import ClassVar, Optional
 
 from gymlab.agents.sb3 import POLICIES, SB3Agent
 from gymlab.runners.errors import GymlabError
@@ -54,34 +53,43 @@ class SB3Experiment(RLExperiment):
 
 
 
-def _config(name: str, steps: int, eval_every: int):
-    """DeepRLConfig plus SB3Config's fields, with this experiment's default budget."""
-    fields = [(f.name, f.type, dataclasses.field(default=f.default)) for f in dataclasses.fields(SB3Config)]
-    fields += [("steps", int, dataclasses.field(default=steps)),
-               ("eval_every", int, dataclasses.field(default=eval_every))]
-    cls = dataclasses.make_dataclass(name, fields, bases=(DeepRLConfig,),
-                                     namespace={"aliases": {"lr": "learning_rate"}})  # our agents' name for it
-    cls.__module__ = __name__
-    globals()[name] = cls
-    return cls
+@dataclass
+class SB3A2CConfig(SB3Config, DeepRLConfig):
+    aliases: ClassVar[dict] = {"lr": "learning_rate"}  # our agents' name for it
+    steps: int = 2500  # 8 envs x 5 steps: 100k env steps
+    eval_every: int = 125
 
 
 @register("sb3-a2c", data="CartPole-v1", metric="eval/mean_return",
           description="Stable-Baselines3 A2C, zoo hyperparameters")
 class SB3A2C(SB3Experiment):
     algo = "a2c"
-    Config = _config("SB3A2CConfig", steps=2500, eval_every=125)  # 8 envs x 5 steps: 100k env steps
+    Config = SB3A2CConfig
+
+
+@dataclass
+class SB3PPOConfig(SB3Config, DeepRLConfig):
+    aliases: ClassVar[dict] = {"lr": "learning_rate"}  # our agents' name for it
+    steps: int = 390  # 8 envs x 32 steps: 100k env steps
+    eval_every: int = 20
 
 
 @register("sb3-ppo", data="CartPole-v1", metric="eval/mean_return",
           description="Stable-Baselines3 PPO, zoo hyperparameters")
 class SB3PPO(SB3Experiment):
     algo = "ppo"
-    Config = _config("SB3PPOConfig", steps=390, eval_every=20)  # 8 envs x 32 steps: 100k env steps
+    Config = SB3PPOConfig
+
+
+@dataclass
+class SB3DQNConfig(SB3Config, DeepRLConfig):
+    aliases: ClassVar[dict] = {"lr": "learning_rate"}  # our agents' name for it
+    steps: int = 200  # 256 env steps each: 51k env steps
+    eval_every: int = 20
 
 
 @register("sb3-dqn", data="CartPole-v1", metric="eval/mean_return",
           description="Stable-Baselines3 DQN, zoo hyperparameters")
 class SB3DQN(SB3Experiment):
     algo = "dqn"
-    Config = _config("SB3DQNConfig", steps=200, eval_every=20)  # 256 env steps each: 51k env steps
+    Config = SB3DQNConfig
