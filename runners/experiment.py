@@ -8,7 +8,8 @@ logging, signals)::
     setup(cfg, ctx)        build data, model, optimizer            (abstract)
     train_step() -> dict   one unit of work                        (abstract)
     evaluate()   -> dict   metrics on held-out data or episodes    (abstract)
-    media()      -> dict   name -> Figure | image array | Path | list of row dicts   (default: none)
+    media()      -> dict   name -> Figure | image array | Path | list of row dicts | runners.media's
+                           Video, Boxes, Masks, Confusion, Curve (W&B's own types)  (default: none)
     state_dict() / load_state_dict()                               (default: gathered, see below)
 
 Checkpoint state is gathered from the instance, as the agent API does: every ``nn.Module`` and
@@ -119,7 +120,9 @@ class Experiment(abc.ABC):
         """Metrics on held-out data or evaluation episodes (shared keys: ``eval/accuracy``, ...)."""
 
     def media(self) -> dict:
-        """Figures, images and tables for the dashboard; none by default."""
+        """Figures, images and tables for the dashboard; none by default. ``runners.media``'s Video,
+        Boxes, Masks, Confusion and Curve become W&B videos, box and mask overlays, a confusion
+        matrix with a per-class table, and line charts (and plain files in the run folder)."""
         return {}
 
     def state_dict(self) -> dict:
