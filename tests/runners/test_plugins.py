@@ -145,3 +145,7 @@ def test_plugin_on_ray_workers(tmp_path):
     cmp = json.loads(gymlab("--plugin", "myexp.py", "compare", "mean-sgd", "seeds=2", "workers=2", "steps=10",
                             "--json", cwd=tmp_path).stdout)
     assert {row["experiment"] for row in cmp["table"]} == {"mean-sgd"}
+    # A sweep's trials run on Ray workers, which import the plugin from $GYMLAB_PLUGINS.
+    out = gymlab("--plugin", "myexp.py", "sweep", "mean-sgd", "lr=0.05,0.2", "steps=20", "--scheduler", "fifo",
+                 "--quiet", cwd=tmp_path).stdout
+    assert "best: lr=0.2" in out and out.count("| finished |") == 2
