@@ -14,7 +14,7 @@ The run's experiment is rebuilt from ``config.yaml`` and loaded from a checkpoin
 
 1. what the experiment's ``export()`` returns, when it has one;
 2. its ``agent`` (the RL experiments: our agents and the SB3 adapters);
-3. its network ``net`` or ``model`` in eval mode; with a ``norm`` (the classifiers' input
+3. its network ``net``, ``model`` or ``G`` (a GAN's generator) in eval mode; with a ``norm`` (the classifiers' input
    normalisation, fitted on the training images) it comes wrapped in :class:`Preprocessed`, so that
    it takes raw images as training did.
 
@@ -48,21 +48,23 @@ class Preprocessed(nn.Module):
         return self.model((x - self.mean.to(x.dtype)) / self.std.to(x.dtype))
 
 
+# Where a trained network is looked for, in this order ("G": the GAN's generator, what one samples from).
+MODEL_ATTRIBUTES = ("net", "model", "G")
+
+
 def _export(name: str, exp):
     if callable(getattr(exp, "export", None)):
         return exp.export()
     if getattr(exp, "agent", None) is not None:
         return exp.agent
-    model = getattr(exp, "net", None)
-    if not isinstance(model, nn.Module):
-        model = getattr(exp, "model", None)
-    if isinstance(model, nn.Module):
+    model = next((m for m in (getattr(exp, a, None) for a in MODEL_ATTRIBUTES) if isinstance(m, nn.Module)), None)
+    if model is not None:
         norm = getattr(exp, "norm", None)
         if norm is not None:
             return Preprocessed(model, norm.mean, norm.std).eval()
         return model.eval()
-    raise GymlabError(f"{name} keeps no trained agent or nn.Module to load (it has no export(), agent, net or "
-                      f"model); re-evaluate its run with: gymlab eval RUN_DIR")
+    raise GymlabError(f"{name} keeps no trained agent or nn.Module to load (it has no export(), agent, "
+                      f"{', '.join(MODEL_ATTRIBUTES)}); re-evaluate its run with: gymlab eval RUN_DIR")
 
 
 def load(run_dir, checkpoint: str = "best", *, device: str = "cpu", **eval_keys):

@@ -85,8 +85,21 @@ def test_load_a_cli_trained_generative_model(tmp_path):
     assert elbo(vae) > elbo(fresh.net) + 1.0
 
 
+def test_load_a_gan_gives_its_generator(tmp_path):
+    gymlab_cli("run", "gan", "steps=4", "eval_every=2", "fid_samples=0", "run_dir=gan", "progress=false", cwd=tmp_path)
+    g = gymlab.load(tmp_path / "gan")
+    assert isinstance(g, torch.nn.Module) and not g.training and g.experiment == "gan"
+    with torch.no_grad():
+        images = g(torch.randn(3, g.run_config.latent))
+    assert images.shape[0] == 3 and torch.isfinite(images).all()
+
+
 def test_load_errors_are_one_line(tmp_path):
     with pytest.raises(GymlabError, match="no run directory"):
         gymlab.load(tmp_path / "missing")
     with pytest.raises(GymlabError, match="bad checkpoint 'final'; valid: best, latest"):
         gymlab.load(tmp_path, checkpoint="final")
+    subprocess.run([sys.executable, "-m", "gymlab.runners.cli", "run", "knn", "run_dir=knn", "progress=false"],
+                   cwd=tmp_path, env=ENV, check=True, capture_output=True, timeout=300)
+    with pytest.raises(GymlabError, match="knn keeps no trained agent or nn.Module to load"):
+        gymlab.load(tmp_path / "knn")
