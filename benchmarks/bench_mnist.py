@@ -80,28 +80,28 @@ ROWS = {
             _CLS + ["epochs=20", "lr=0.01", "reg=1e-4"]),
     "mlp": ("mlp", _CLS + ["hidden=[800]", "epochs=5", "seconds=300", "eval_every=100000", "batch_size=128"],
             _CLS + ["hidden=[800]", "epochs=50", "batch_size=128"]),
-    "alexnet": ("alexnet", _CLS + ["epochs=1", "seconds=240", "eval_every=100000", "batch_size=128", "lr=0.05"],
+    "alexnet": ("alexnet", _CLS + ["epochs=1", "seconds=210", "eval_every=100000", "batch_size=128", "lr=0.05"],
                 _CLS + ["epochs=30", "batch_size=128", "step_size=20"]),
-    "vgg": ("vgg", _CLS + ["epochs=1", "seconds=240", "eval_every=100000", "batch_size=128"],
+    "vgg": ("vgg", _CLS + ["epochs=1", "seconds=210", "eval_every=100000", "batch_size=128"],
             _CLS + ["epochs=15", "batch_size=128"]),
-    "googlenet": ("googlenet", _CLS + ["epochs=1", "seconds=240", "eval_every=100000", "batch_size=128"],
+    "googlenet": ("googlenet", _CLS + ["epochs=1", "seconds=210", "eval_every=100000", "batch_size=128"],
                   _CLS + ["epochs=15", "batch_size=128"]),
-    "resnet": ("resnet", _CLS + ["epochs=1", "seconds=300", "eval_every=100000", "batch_size=128"],
+    "resnet": ("resnet", _CLS + ["epochs=1", "seconds=240", "eval_every=100000", "batch_size=128"],
                _CLS + ["epochs=15", "batch_size=128"]),
     "vae": ("vae", _GEN[:2] + ["latent=50", "hidden=200", "batch_size=100", "lr=1e-3", "iwae_k=50", "epochs=50",
-                               "seconds=300", "eval_every=1000000"],
+                               "seconds=240", "eval_every=1000000"],
             _GEN[:2] + ["latent=50", "hidden=200", "batch_size=20", "lr=1e-3", "iwae_k=50", "epochs=3280"]),
-    "pixelcnn": ("pixelcnn", _GEN + ["hidden=32", "layers=4", "batch_size=32", "lr=1e-3", "epochs=10", "seconds=300",
+    "pixelcnn": ("pixelcnn", _GEN + ["hidden=32", "layers=4", "batch_size=32", "lr=1e-3", "epochs=10", "seconds=240",
                                      "eval_every=1000000"],
                  _GEN + ["hidden=128", "layers=15", "batch_size=64", "lr=1e-3", "epochs=50"]),
     "gated-pixelcnn": ("gated-pixelcnn", _GEN + ["hidden=32", "layers=4", "batch_size=32", "lr=1e-3", "epochs=10",
-                                                 "seconds=300", "eval_every=1000000"],
+                                                 "seconds=240", "eval_every=1000000"],
                        _GEN + ["hidden=128", "layers=15", "kernel_size=3", "batch_size=64", "lr=1e-3", "epochs=50"]),
     "row-lstm": ("pixelrnn", _GEN + ["kind=row-lstm", "hidden=16", "layers=2", "batch_size=32", "lr=1e-3", "epochs=10",
-                                     "seconds=300", "eval_every=1000000"],
+                                     "seconds=240", "eval_every=1000000"],
                  _GEN + ["kind=row-lstm", "hidden=16", "layers=7", "batch_size=16", "lr=1e-3", "epochs=50"]),
     "diagonal-bilstm": ("pixelrnn", _GEN + ["kind=diagonal-bilstm", "hidden=16", "layers=2", "batch_size=32", "lr=1e-3",
-                                            "epochs=10", "seconds=300", "eval_every=1000000"],
+                                            "epochs=10", "seconds=240", "eval_every=1000000"],
                         _GEN + ["kind=diagonal-bilstm", "hidden=16", "layers=7", "batch_size=16", "lr=1e-3",
                                 "epochs=50"]),
 }
@@ -312,11 +312,13 @@ def throughput_row(args) -> dict:
 
 # ------------------------------------------------------------------------------- the table
 def markdown(rows: dict) -> str:
-    head = rows.get("_machine", _machine())
+    head = rows.get("_machine", _machine()).rsplit(",", 1)[0]
+    two = [n for n in ORDER if "2 threads" in rows.get(n, {}).get("machine", "")]
     lines = ["# Real MNIST", "",
              "`GYMLAB_DATA=../shared/data .venv/bin/python benchmarks/bench_mnist.py` (one row: `--row NAME`), "
-             f"on {head}. A shared machine (eight sessions on two cores while this ran): the budgets are "
-             "wall-clock caps, so the epochs a cap buys depend on the load; each row states what it got.", "",
+             f"on {head}, one torch thread a row{' (two: ' + ', '.join(two) + ')' if two else ''}. A shared machine "
+             "(eight sessions on two cores while this ran): the budgets are wall-clock caps, so the epochs a cap "
+             "buys depend on the load; each row states what it got.", "",
              "| row | ours | published / peer | budget | source, notes |", "|---|---|---|---|---|"]
     for name in ORDER:
         if name == "throughput":
@@ -351,13 +353,43 @@ def markdown(rows: dict) -> str:
     return "\n".join(lines)
 
 
+def readme_section(rows: dict) -> str:
+    """The README's "Real MNIST" section: the table and throughput of mnist.md, images linked from there."""
+    body = markdown(rows).split("\n", 2)[2]  # drop mnist.md's title
+    body = body.replace("](mnist_", "](benchmarks/results/mnist_").replace("\n## ", "\n### ")
+    return ("## Real MNIST\n\n"
+            "The standard MNIST files (60,000 + 10,000 images) through the runner: `data=mnist` for every "
+            "classifier, `fgsm`, `compress`, `saliency` and its siblings, and `data=mnist-dynamic` (binarized "
+            "MNIST: training images binarized afresh at every batch, the test set by one fixed draw) for the "
+            "generative models. Files are checked against the SHA-256 of their decompressed IDX bytes (or the "
+            "official `.gz` MD5s), so a re-compressed mirror verifies. Reproduce with\n\n"
+            "```\nGYMLAB_DATA=../shared/data .venv/bin/python benchmarks/bench_mnist.py          # every row\n"
+            "GYMLAB_DATA=../shared/data .venv/bin/python benchmarks/bench_mnist.py --row knn --row resnet\n"
+            "GYMLAB_DATA=../shared/data .venv/bin/python benchmarks/bench_mnist.py --gpu    # the GPU settings\n```\n\n"
+            "Results: [benchmarks/results/mnist.md](benchmarks/results/mnist.md).\n\n" + body)
+
+
+def write_readme(rows: dict, path: Path) -> None:
+    """Replace the README's "## Real MNIST" section (or append it at the end)."""
+    text = path.read_text()
+    new = readme_section(rows).rstrip() + "\n"
+    start = text.find("\n## Real MNIST\n")
+    if start < 0:
+        path.write_text(text.rstrip() + "\n\n" + new)
+        return
+    end = text.find("\n## ", start + 1)
+    path.write_text(text[:start + 1] + new + (text[end:] if end >= 0 else ""))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--row", action="append", choices=ORDER, help="run only these rows (repeatable)")
     ap.add_argument("--gpu", action="store_true", help="the GPU settings, device=cuda")
     ap.add_argument("--print-gpu", action="store_true", help="print the GPU commands and exit")
     ap.add_argument("--table", action="store_true", help="only rewrite mnist.md from mnist.json")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--readme", action="store_true", help="also write the README's Real MNIST section")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: on a busy machine, more threads than free cores spin and run slower)")
     ap.add_argument("--data-root", default=None, help="the data folder (default $GYMLAB_DATA)")
     ap.add_argument("--iwae-images", type=int, default=200, help="test images of the k=5,000 IWAE bound")
     ap.add_argument("--throughput-steps", type=int, default=8)
@@ -397,6 +429,9 @@ def main():
             print(f"{name}: {row.get('ours', '')} ({row['row_wall_s']:.0f} s)", flush=True)
     (RESULTS / "mnist.md").write_text(markdown(_load()))
     print(f"wrote {RESULTS / 'mnist.md'}")
+    if args.readme:
+        write_readme(_load(), RESULTS.parent.parent / "README.md")
+        print("wrote the README's Real MNIST section")
 
 
 if __name__ == "__main__":
