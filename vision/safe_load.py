@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 import pickle
 from collections import OrderedDict, deque
 
@@ -49,7 +50,8 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
 def load_checkpoint(f, map_location="cpu"):
     """``torch.load(f, weights_only=True)`` with NumPy arrays allowed; refuses every other global."""
     try:
-        with torch.serialization.safe_globals(NUMPY_GLOBALS):
+        with torch.serialization.safe_globals(NUMPY_GLOBALS), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # e.g. "Detected pickle protocol 4": the error says it all
             return torch.load(f, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         msg = str(e)

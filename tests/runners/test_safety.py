@@ -65,6 +65,15 @@ def test_planted_checkpoint_is_refused_by_eval_and_resume(softmax_run, tmp_path,
     assert not marker.exists()
 
 
+def test_raw_pickle_as_checkpoint_is_one_line_and_never_runs(softmax_run, tmp_path, capfd):
+    d, marker = _copy(softmax_run, tmp_path), tmp_path / "marker"
+    (d / "checkpoints" / "best.pt").write_bytes(pickle.dumps(Payload(marker), protocol=4))
+    assert cli(["eval", str(d)]) == 2
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and "is corrupt or unreadable" in err and "--checkpoint latest" in err, err
+    assert not marker.exists()
+
+
 def test_payload_nested_in_a_valid_checkpoint_is_refused(softmax_run, tmp_path):
     d, marker = _copy(softmax_run, tmp_path), tmp_path / "marker"
     path = d / "checkpoints" / "latest.pt"
