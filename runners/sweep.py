@@ -51,6 +51,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import socket
 import sys
@@ -395,7 +396,7 @@ def report(settings: dict, sweep_dir: Path, analysis, space: dict) -> dict:
     if best is not None:
         overrides = " ".join(f"{k}={_literal(best[k])}" for k in space)
         lines += [f"best: {overrides or best['trial']} ({metric} = {_fmt(best[metric])}), run {best['run_dir']}", "",
-                  f"reproduce: `gymlab run {name} {' '.join([*settings['fixed'], overrides]).strip()}`"]
+                  f"reproduce: `gymlab{_plugin_flags()} run {name} {' '.join([*settings['fixed'], overrides]).strip()}`"]
     else:
         lines.append(f"no trial reported {metric}")
     lines += ["", "![metric against steps](sweep.png)", ""]
@@ -432,6 +433,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="default: 0 without CUDA, else 0.25 (four trials share a GPU)")
     p.add_argument("--quiet", action="store_true", help="no Tune progress table")
     return p
+
+
+def _plugin_flags() -> str:
+    """`` --plugin X`` for each plugin in $GYMLAB_PLUGINS (a plugin's experiment needs it to rerun)."""
+    from gymlab.runners.registry import _plugin_items
+
+    return "".join(f" --plugin {shlex.quote(p)}" for p in _plugin_items())
 
 
 def main(argv: list[str]) -> int:

@@ -149,3 +149,4 @@ def test_plugin_on_ray_workers(tmp_path):
     out = gymlab("--plugin", "myexp.py", "sweep", "mean-sgd", "lr=0.05,0.2", "steps=20", "--scheduler", "fifo",
                  "--quiet", cwd=tmp_path).stdout
     assert "best: lr=0.2" in out and out.count("| finished |") == 2
+    assert f"reproduce: `gymlab --plugin {tmp_path / 'myexp.py'} run mean-sgd" in out
