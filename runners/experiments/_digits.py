@@ -56,7 +56,8 @@ class DigitsClassifier(Checkpointed):
         self.step = 0
 
     def train_step(self):
-        idx = self.ctx.shard(batch_indices(self.cfg.seed, self.step, len(self.ytr), self.cfg.batch_size)).to(self.device)
+        idx = batch_indices(self.cfg.seed, self.step, len(self.ytr), self.cfg.batch_size)
+        idx = self.ctx.shard(idx).to(self.device)
         self.model.train()
         with self.ctx.autocast():
             scores = self.model(self.xtr[idx])

@@ -39,7 +39,8 @@ class Embedding(DigitsClassifier):
         return self._cache[1]
 
     def evaluate(self):
-        out = {"eval/accuracy": self.accuracy(self.xte, self.yte), "eval/val_accuracy": self.accuracy(self.xva, self.yva)}
+        out = {"eval/accuracy": self.accuracy(self.xte, self.yte),
+               "eval/val_accuracy": self.accuracy(self.xva, self.yva)}
         y = self.yte.cpu().numpy()
         for (space, method), z in self._points().items():
             for key, v in E.separation(z, y, self.cfg.k).items():

@@ -3,8 +3,9 @@ patches (each unit's receptive field) with the highest activations over all the 
 (vision.maximal_patches). The top k are streamed over the data in batches; evaluate() checks them
 against a brute-force pass (every activation of the whole data set at once, one stable sort):
 eval/topk_match is the share of shown units whose k shown (image, position) pairs have, in order,
-the brute-force top-k activations (to float round-off; a tie may show another position of equal value), and eval/outside_change the largest change of a shown activation when every
-pixel outside its window is replaced by noise (0 when the window is the receptive field)."""
+the brute-force top-k activations (to float round-off; a tie may show another position of equal
+value), and eval/outside_change the largest change of a shown activation when every pixel outside
+its window is replaced by noise (0 when the window is the receptive field)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

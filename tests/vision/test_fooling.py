@@ -22,7 +22,8 @@ def test_fooling_a_linear_model_moves_along_the_score_gradient():
     assert torch.allclose(cos, torch.ones(2), atol=1e-5)
     assert torch.allclose(r.l2, r.steps.float() * 0.05, atol=1e-4)  # steps of length 0.05, stopped at the first hit
     with torch.no_grad():
-        before = torch.softmax(model(r.images - 0.05 * w[target].view(2, 1, 4, 4) / w[target].norm(dim=1).view(2, 1, 1, 1)), 1)
+        unit = w[target] / w[target].norm(dim=1, keepdim=True)
+        before = torch.softmax(model(r.images - 0.05 * unit.view(2, 1, 4, 4)), 1)
     assert (before[torch.arange(2), target] < 0.95).all()  # one step earlier it was not yet confident
 
 
