@@ -24,6 +24,7 @@ metrics apply unchanged.
 """
 from __future__ import annotations
 
+import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Optional, Union
@@ -139,12 +140,17 @@ def _check_found(root: Path, classes: list[str], files: list, labels: list) -> N
 # ------------------------------------------------------------------------------------------------ npz
 def load_npz(path, seed: int = 0) -> Dataset:
     """Arrays ``x`` and ``y`` (and optionally ``x_test``, ``y_test``) from an .npz file."""
-    with np.load(path, allow_pickle=False) as f:
-        keys = set(f.files)
-        if not {"x", "y"} <= keys:
-            raise ValueError(f"{path} holds arrays {', '.join(sorted(keys)) or 'none'}; it needs x (images) and "
-                             f"y (labels), and optionally x_test and y_test")
-        arrays = {k: f[k] for k in ("x", "y", "x_test", "y_test") if k in keys}
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            keys = set(f.files)
+            if not {"x", "y"} <= keys:
+                raise ValueError(f"{path} holds arrays {', '.join(sorted(keys)) or 'none'}; it needs x (images) and "
+                                 f"y (labels), and optionally x_test and y_test")
+            arrays = {k: f[k] for k in ("x", "y", "x_test", "y_test") if k in keys}
+    except (zipfile.BadZipFile, EOFError, ValueError) as e:  # truncated, not an npz, or arrays of Python objects
+        msg = str(e)
+        raise ValueError(msg if msg.startswith(str(path)) else
+                         f"{path} is not a readable .npz of numeric arrays ({type(e).__name__}: {msg})") from None
     if ("x_test" in arrays) != ("y_test" in arrays):
         raise ValueError(f"{path}: give both x_test and y_test, or neither")
     x = _images_array(arrays["x"], "x", path)

@@ -196,3 +196,16 @@ def test_convert_rewrites_a_trusted_old_agent_file(tmp_path):
     back = PPO.load(old)
     for k, v in agent.policy.state_dict().items():
         assert torch.equal(v, back.policy.state_dict()[k]), k
+
+
+def test_malformed_npz_is_a_value_error_naming_the_file(tmp_path):
+    from gymlab.vision.folders import load_npz
+
+    np.savez(tmp_path / "ok.npz", x=np.zeros((4, 8, 8), np.uint8), y=np.arange(4) % 2)
+    data = (tmp_path / "ok.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    np.savez(tmp_path / "objects.npz", x=np.array([Payload(tmp_path / "marker")] * 2, dtype=object), y=np.arange(2))
+    for name in ("cut.npz", "objects.npz"):
+        with pytest.raises(ValueError, match=f"{tmp_path / name} is not a readable .npz"):
+            load_npz(tmp_path / name)
+    assert not (tmp_path / "marker").exists()
