@@ -209,3 +209,47 @@ def test_malformed_npz_is_a_value_error_naming_the_file(tmp_path):
         with pytest.raises(ValueError, match=f"{tmp_path / name} is not a readable .npz"):
             load_npz(tmp_path / name)
     assert not (tmp_path / "marker").exists()
+
+
+@pytest.mark.parametrize("make", ["dqn-cartpole", "a2c-catch-pixels", "reinforce-pendulum"])
+def test_env_state_as_data_resumes_every_agent_exactly(make):
+    """An agent restored from its (plain-data) state into envs rebuilt from scratch with another seed trains
+    on exactly as the original: vector envs native and synchronous, wrappers, frame stacks, env RNGs."""
+    from gymlab.agents.actor_critic import A2C
+    from gymlab.agents.dqn import DQN
+    from gymlab.agents.reinforce import REINFORCE
+    import gymlab.envs.catch  # noqa: F401  (registers gymlab/Catch-v0)
+    from gymlab.envs.pixels import pixel_env
+    from gymlab.vision.safe_load import check_plain, load_checkpoint
+
+    def fresh(seed):
+        torch.manual_seed(0)
+        if make == "dqn-cartpole":
+            return DQN("CartPole-v1", seed=seed, n_envs=2, train_freq=8, gradient_steps=2, learning_starts=16,
+                       batch_size=8, net_arch=[16])
+        if make == "a2c-catch-pixels":
+            return A2C(pixel_env("gymlab/Catch-v0", size=(10, 5), frame_stack=2), seed=seed, n_envs=2, n_steps=8)
+        return REINFORCE("Pendulum-v1", seed=seed, n_envs=2, max_episode_steps=20, net_arch=[8])
+
+    a = fresh(0)
+    for _ in range(6):
+        a.train_iteration()
+    b = fresh(0)
+    for _ in range(3):
+        b.train_iteration()
+    buf = io.BytesIO()
+    state = b.state_dict()
+    check_plain(state)
+    torch.save(state, buf)
+    c = fresh(7)  # other seed, other envs: everything that matters comes from the checkpoint
+    c.load_state_dict(load_checkpoint(io.BytesIO(buf.getvalue())))
+    rng = torch.get_rng_state()  # torch's RNG is the runner's to restore: b and c continue from the same one
+    for _ in range(3):
+        b.train_iteration()
+    torch.set_rng_state(rng)
+    for _ in range(3):
+        c.train_iteration()
+    assert c.num_timesteps == b.num_timesteps
+    for (k, v), (_, w) in zip(b.policy.state_dict().items() if hasattr(b, "policy") else b.q.state_dict().items(),
+                              c.policy.state_dict().items() if hasattr(c, "policy") else c.q.state_dict().items()):
+        assert torch.equal(v, w), k
