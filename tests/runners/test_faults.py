@@ -70,6 +70,29 @@ def test_second_process_is_refused_and_sigterm_checkpoints(tmp_path):
     assert done["steps"] == step + 1
 
 
+def test_sigkill_mid_run_then_resume_takes_the_stale_lock_and_logs_each_step_once(tmp_path):
+    d = tmp_path / "run"
+    victim = subprocess.Popen([sys.executable, "-m", "gymlab.runners.cli", "run", "softmax", *BASE, "steps=100000000",
+                               "eval_every=40", f"run_dir={d}"], env=ENV, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (d / "checkpoints" / "latest.pt").exists():
+            time.sleep(0.2)
+        time.sleep(1.0)  # some steps after the checkpoint, maybe mid-save
+    finally:
+        victim.kill()
+        victim.wait()
+    assert (d / ".gymlab.lock").exists()  # left behind by the killed process: stale
+    step = ckpt.load(d / "checkpoints" / "latest.pt")["step"]
+    p = gymlab("resume", str(d), f"steps={step + 3}")
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(line) for line in open(d / "metrics.jsonl")]
+    train = [r["step"] for r in rows if "train/loss" in r]
+    assert train == list(range(1, step + 4))
+    assert not list((d / "checkpoints").glob(".*.tmp")) and not (d / ".gymlab.lock").exists()
+
+
 def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     run("softmax", [*BASE, "steps=20", "eval_every=10", f"run_dir={tmp_path}"], quiet=True)
     (tmp_path / "summary.json").unlink()
