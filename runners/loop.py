@@ -1,11 +1,17 @@
 """The loop that every experiment runs in: seeding, device, budget, evaluation, checkpoints,
-resume, the NaN guard, Ctrl-C, logging and the run directory.
+resume, the NaN guard, Ctrl-C and SIGTERM, logging and the run directory.
 
     runs/<experiment>-<timestamp>/config.yaml    the resolved config
                                   summary.json   final metrics, versions, seed, wall time
                                   metrics.jsonl  every logged row (step, metrics), for plots without W&B
-                                  checkpoints/   latest.pt and best.pt
+                                  checkpoints/   latest.pt and best.pt (plain data: runners.checkpoint)
                                   media/         what media() returned, as files
+                                  .gymlab.lock   while a process runs or resumes there (runners.run_folder)
+
+A run folder belongs to one run of one experiment: it is locked while in use, created only when new,
+empty or ours, and removed again if the experiment's setup fails. A resume continues from a
+checkpoint of the same experiment and trained config (its fingerprint), drops the metrics rows of
+work done after that checkpoint (it is redone), and changes only run keys (budget, cadence).
 """
 from __future__ import annotations
 
