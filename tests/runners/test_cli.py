@@ -9,6 +9,8 @@ import time
 import pytest
 import torch
 
+from gymlab.vision.safe_load import load_checkpoint
+
 ENV = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
 
 
@@ -67,11 +69,11 @@ def test_ctrl_c_checkpoints_exits_130_and_resume_matches_uninterrupted(tmp_path)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "gymlab resume" in err and "Traceback" not in err
-    step = torch.load(latest, weights_only=False)["step"]
+    step = load_checkpoint(latest)["step"]
     total = step + 45
     gymlab("resume", "cut", f"steps={total}", cwd=tmp_path, check=True)
     gymlab("run", "softmax", f"steps={total}", "eval_every=20", "run_dir=ref", cwd=tmp_path, check=True)
-    a = torch.load(tmp_path / "cut" / "checkpoints" / "latest.pt", weights_only=False)
-    b = torch.load(tmp_path / "ref" / "checkpoints" / "latest.pt", weights_only=False)
+    a = load_checkpoint(tmp_path / "cut" / "checkpoints" / "latest.pt")
+    b = load_checkpoint(tmp_path / "ref" / "checkpoints" / "latest.pt")
     assert a["step"] == b["step"] == total
     assert torch.equal(a["state"]["W"], b["state"]["W"])
