@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -122,15 +123,17 @@ class SB3Agent:
         self.zoo_timesteps = int(hp.pop("n_timesteps", 100_000))
         n_envs = n_envs or hp.pop("n_envs", 1)
         hp.pop("n_envs", None)
-        policy = policy or hp.pop("policy", "MlpPolicy")
+        policy = policy or hp.pop("policy", None)
         hp.pop("policy", None)
-        if policy not in POLICIES:
+        if policy is not None and policy not in POLICIES:
             raise ValueError(f"unknown SB3 policy {policy!r}; valid: {', '.join(POLICIES)}")
+        hp.update({k: v for k, v in overrides.items() if v is not None})
+        self.venv = make_vec_env(env, n_envs=n_envs, seed=seed)
+        if policy is None:  # SB3 takes Dict observations only with MultiInputPolicy
+            policy = "MultiInputPolicy" if isinstance(self.venv.observation_space, gym.spaces.Dict) else "MlpPolicy"
         # what rebuilds this agent (save/load): the constructor's arguments, as plain data
         self.init_args = {"algo": algo, "env": self.env, "seed": seed, "zoo": zoo, "n_envs": n_envs, "policy": policy,
                           "overrides": {k: v for k, v in overrides.items() if v is not None}}
-        hp.update({k: v for k, v in overrides.items() if v is not None})
-        self.venv = make_vec_env(env, n_envs=n_envs, seed=seed)
         self.hyperparams = {"n_envs": n_envs, "policy": policy, **hp}
         try:
             self.model = algos[algo](policy, self.venv, seed=seed, device=device, verbose=0, **hp)

@@ -253,3 +253,32 @@ def test_env_state_as_data_resumes_every_agent_exactly(make):
     for (k, v), (_, w) in zip(b.policy.state_dict().items() if hasattr(b, "policy") else b.q.state_dict().items(),
                               c.policy.state_dict().items() if hasattr(c, "policy") else c.q.state_dict().items()):
         assert torch.equal(v, w), k
+
+
+def test_sb3_takes_dict_observations_with_multi_input_policy(tmp_path):
+    """Our agents send Dict observations to sb3-*; SB3 needs MultiInputPolicy for them: picked by default,
+    or given as ``policy``; the agent saves and loads as plain data like the others."""
+    import gymnasium as gym
+
+    from gymlab.agents.sb3 import SB3Agent
+
+    class AsDict(gym.ObservationWrapper):
+        def __init__(self, env):
+            super().__init__(env)
+            self.observation_space = gym.spaces.Dict({"state": env.observation_space})
+
+        def observation(self, obs):
+            return {"state": obs}
+
+    def make():
+        return AsDict(gym.make("CartPole-v1"))
+
+    for policy in (None, "MultiInputPolicy"):
+        agent = SB3Agent("ppo", make, seed=0, n_envs=1, n_steps=32, batch_size=32, policy=policy)
+        assert type(agent.model.policy).__name__ == "MultiInputActorCriticPolicy"
+    agent.total_timesteps = 32
+    agent.train_iteration()
+    path = agent.save(tmp_path / "dict.pt")
+    back = SB3Agent.load(path, env=make)
+    obs = {"state": np.zeros((1, 4), np.float32)}
+    assert agent.predict(obs, deterministic=True)[0] == back.predict(obs, deterministic=True)[0]
