@@ -68,7 +68,8 @@ def test_saliency_falls_on_the_digit(tmp_path):
 
 
 def test_feature_neighbours_beat_pixel_neighbours(tmp_path):
-    s = run("nearest-neighbours", ["logger.mode=disabled", "progress=false", f"out={tmp_path}"], quiet=True)
+    # half the default training: features already beat pixels by 0.5 (0.97 against 0.46 at 150 steps, seed 0)
+    s = run("nearest-neighbours", ["logger.mode=disabled", "progress=false", f"out={tmp_path}", "steps=150"], quiet=True)
     assert s["eval/feature_nn_accuracy"] >= s["eval/pixel_nn_accuracy"] + 0.2, s
 
 
