@@ -57,3 +57,14 @@ def test_linear_ae_spans_pca_and_the_non_linear_one_reconstructs_better(tmp_path
     assert s["eval/purity_pca"] > s["eval/purity_pixels"], s  # k-means does better on the 8-D codes
     assert s["eval/purity_linear_ae"] > s["eval/purity_pixels"], s
     assert any(tmp_path.rglob("components.png"))
+
+
+def test_pca_autoencoder_resumes_exactly(tmp_path):
+    from gymlab.runners.loop import resume
+
+    common = ["logger.mode=disabled", "progress=false", "eval_every=20"]
+    full = run("pca-autoencoder", common + ["steps=40", f"run_dir={tmp_path / 'full'}"], quiet=True)
+    run("pca-autoencoder", common + ["steps=20", f"run_dir={tmp_path / 'half'}"], quiet=True)
+    resumed = resume(tmp_path / "half", ["steps=40"], quiet=True)
+    for key in ("eval/max_angle_deg", "eval/linear_ae_error", "eval/nonlinear_ae_error"):
+        assert resumed[key] == full[key], key

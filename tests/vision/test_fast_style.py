@@ -47,3 +47,14 @@ def test_one_forward_pass_gets_most_of_the_optimisation_and_is_much_faster(tmp_p
     assert s["eval/loss_ratio"] < 6, s  # the untouched photo is 12 times the optimisation's loss
     assert s["eval/speedup"] > 100, s  # one forward pass against opt_steps forward/backward passes
     assert any(tmp_path.rglob("panel.png"))
+
+
+def test_fast_style_resumes_exactly(tmp_path):
+    from gymlab.runners.loop import resume
+
+    common = ["logger.mode=disabled", "progress=false", "eval_every=3", "size=16", "channels=[8,16]",
+              "content_layer=1", "widths=[4,8,8]", "blocks=1", "opt_steps=2", "test_photos=[rocket]"]
+    full = run("fast-style-transfer", common + ["steps=6", f"run_dir={tmp_path / 'full'}"], quiet=True)
+    run("fast-style-transfer", common + ["steps=3", f"run_dir={tmp_path / 'half'}"], quiet=True)
+    resumed = resume(tmp_path / "half", ["steps=6"], quiet=True)
+    assert resumed["eval/loss"] == full["eval/loss"]
