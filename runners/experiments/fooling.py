@@ -4,7 +4,8 @@ with probability >= ``confidence`` (vision.fooling). Every ordered pair (A, B), 
 ``per_class`` images of A. Metrics: eval/success_rate (pairs fooled within ``max_steps``), the
 perturbation's size (eval/mean_l2, eval/max_l2, eval/mean_linf, eval/mean_relative_l2 = ||δ|| / ||x||),
 and, for scale, eval/mean_l2_to_nearest_b: the L2 distance from each start image to the nearest
-training image of class B, which a change that made the image *look* like a B would need to cover."""
+training image of class B, which a change that made the image *look* like a B would need to cover, and
+eval/pixel_nn_still_a, how often the fooled image's nearest training digit in pixel space is still an A."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ class FoolingImages(DigitsClassifier):
         x = self.xte[src].flatten(1)
         nearest_b = torch.stack([torch.cdist(x[i:i + 1], self.xtr[self.ytr == b[i]].flatten(1)).min()
                                  for i in range(len(src))])
+        # a pixel-space judge: the fooled image's nearest training digit still has the start's class A
+        nn_label = self.ytr[torch.cdist(r.images.flatten(1), self.xtr.flatten(1)).argmin(1)]
         with torch.no_grad():
             self.net.eval()
             says = self.net(r.images).argmax(1)
@@ -82,6 +85,7 @@ class FoolingImages(DigitsClassifier):
                 "eval/mean_linf": float(r.linf[ok].mean()) if ok.any() else float("nan"),
                 "eval/mean_relative_l2": float(r.relative[ok].mean()) if ok.any() else float("nan"),
                 "eval/mean_steps": float(r.steps.float().mean()),
+                "eval/pixel_nn_still_a": float((nn_label[ok] == a[ok]).float().mean()) if ok.any() else float("nan"),
                 "eval/mean_l2_to_nearest_b": float(nearest_b.mean())}
 
     def media(self):

@@ -44,4 +44,5 @@ def test_every_pair_is_fooled_with_a_small_change(tmp_path):
     # "the image barely changes": far less than the way to the nearest real digit of the target class
     assert s["eval/mean_l2"] < 0.6 * s["eval/mean_l2_to_nearest_b"], s
     assert s["eval/mean_relative_l2"] < 0.4, s
+    assert s["eval/pixel_nn_still_a"] > 0.8, s  # to a pixel-space nearest neighbour they are still As
     assert any(tmp_path.rglob("fooling_images.png"))
