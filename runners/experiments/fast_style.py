@@ -32,8 +32,8 @@ from gymlab.vision import style as st  # noqa: E402
 
 @dataclass
 class FastStyleConfig(RunConfig):
-    steps: int = 800
-    eval_every: int = 800
+    steps: int = 600
+    eval_every: int = 600
     size: int = 32  # photos and crops are size x size (a multiple of 4)
     channels: list = field(default_factory=lambda: [16, 32, 64])  # the random loss network's stages
     test_photos: list = field(default_factory=lambda: ["astronaut", "rocket", "immunohistochemistry", "chelsea"])
