@@ -19,7 +19,7 @@ the untrained network is the identity, and training starts, as the optimisation 
 content image; the sigmoid keeps pixels in (0, 1) without clipping away gradients.
 
 The content images are random crops (flips, quarter turns) of scikit-image's bundled photos at a few scales;
-the photos of the style-transfer experiment's content and style are held out by the caller.
+the caller holds out the style photo and the test photos (fast-style-transfer does).
 """
 from __future__ import annotations
 
