@@ -47,6 +47,8 @@ class LinearExperiment(Experiment):
         n = cfg.max_train or len(ds.train)
         self.image_shape = ds.shape
         xtr, xva, xte = standardize(ds.train.x[:n], ds.val.x, ds.test.x)
+        raw = ds.train.x[:n].reshape(n, -1)  # standardize's statistics, kept for export()
+        self.mean, self.std = raw.mean(0), torch.where(raw.std(0) > 1e-8, raw.std(0), torch.ones(raw.shape[1]))
         self.xtr, self.ytr = linear.add_bias(xtr).to(ctx.device), ds.train.y[:n].to(ctx.device)
         self.xva, self.yva = xva.to(ctx.device), ds.val.y.to(ctx.device)
         self.xte, self.yte = xte.to(ctx.device), ds.test.y.to(ctx.device)
@@ -82,6 +84,19 @@ class LinearExperiment(Experiment):
             ax.set_title(str(c))
             ax.axis("off")
         return {"templates": fig}
+
+    def export(self):
+        """What ``gymlab.load`` returns: an nn.Module from raw images to class scores (the training
+        standardisation, then ``x W + b``), in eval mode."""
+        from gymlab.loading import Preprocessed
+
+        W = self.W.detach().cpu()
+        head = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(W.shape[0] - 1, W.shape[1]))
+        with torch.no_grad():
+            head[1].weight.copy_(W[:-1].T)
+            head[1].bias.copy_(W[-1])
+        shape = self.image_shape
+        return Preprocessed(head, self.mean.reshape(shape), self.std.reshape(shape)).eval()
 
     def sanity_model(self):
         """What `sanity=true` checks (runners.sanity): the loss of W on the training split."""

@@ -63,6 +63,21 @@ def test_load_a_cli_trained_classifier_takes_raw_images(tmp_path):
     assert accuracy > 0.5  # learned something: 10 classes
 
 
+def test_load_a_cli_trained_linear_classifier(tmp_path):
+    """softmax keeps a weight matrix, not a module: its export() makes one, standardisation included."""
+    gymlab_cli("run", "softmax", "steps=60", "eval_every=30", "run_dir=sm", "progress=false", cwd=tmp_path)
+    cli = json.loads(gymlab_cli("eval", "sm", "--json", cwd=tmp_path))
+    model = gymlab.load(tmp_path / "sm")
+    assert isinstance(model, torch.nn.Module) and not model.training
+
+    from gymlab.vision.datasets import load_digits_split
+
+    test = load_digits_split(model.run_config.seed).test
+    with torch.no_grad():
+        accuracy = (model(test.x).argmax(1) == test.y).float().mean().item()
+    assert accuracy == pytest.approx(cli["eval/accuracy"], abs=1e-6) and accuracy > 0.5
+
+
 def test_load_a_cli_trained_generative_model(tmp_path):
     gymlab_cli("run", "vae", "steps=60", "eval_every=30", "fid_samples=0", "run_dir=vae", "progress=false",
                cwd=tmp_path)
