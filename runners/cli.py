@@ -4,7 +4,7 @@
     gymlab run NAME [key=value ...] [--json]      run one; prints the summary (only JSON on stdout with --json)
     gymlab eval RUN_DIR [key=value ...] [--checkpoint best|latest]
                                                   re-evaluate a checkpoint; keys: device and evaluation
-                                                  keys (eval_episodes, eval_seed, split, ...)
+                                                  keys (eval_episodes, eval_seed, ...)
     gymlab resume RUN_DIR [key=value ...] [--checkpoint latest|best]
                                                   continue an interrupted run (keys: budget and cadence)
     gymlab convert CHECKPOINT ...                 rewrite a trusted checkpoint of an older gymlab as plain data
