@@ -66,9 +66,11 @@ def pick_device(name: str) -> torch.device:
 
 def versions() -> dict:
     out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
-    for mod in ("gymnasium", "wandb"):
+    from importlib import metadata
+
+    for mod in ("gymnasium", "wandb"):  # from the installed metadata: importing wandb only for this took ~1 s a run
         try:
-            out[mod] = __import__(mod).__version__
+            out[mod] = metadata.version(mod)
         except Exception:  # noqa: BLE001
             pass
     return out
