@@ -15,6 +15,7 @@ from gymlab.runners.wandb_logger import (ID_FILE, offline_run_dirs, read_offline
 
 def test_offline_run_holds_history_config_identity_axes_console_and_artifact(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    monkeypatch.setattr("sys.argv", ["/somewhere/bin/gymlab", "run", "softmax", "lr=0.3"])  # as the CLI starts it
     printed = []
 
     def on_evaluate(step, metrics, is_last):
@@ -38,7 +39,7 @@ def test_offline_run_holds_history_config_identity_axes_console_and_artifact(tmp
     assert (tmp_path / "r" / ID_FILE).read_text().strip() == r["id"] and len(r["id"]) == 8
     assert r["name"] == f"softmax-{r['id']}-s0" and r["job_type"] == "train" and r["project"] == "gymlab"
     assert r["group"].startswith("softmax-") and r["tags"] == ["classification", "softmax", "digits", "mine"]
-    assert "pytest" in r["notes"] or "test_wandb" in r["notes"]
+    assert "gymlab run softmax lr=0.3" in r["notes"]
     # axes and summaries: vision charts against epochs; the accuracy summary is the best, not the last
     metrics = {m["name"]: m for m in logged["metrics"]}
     assert metrics["eval/*"]["step_metric"] == "train/epoch" and metrics["train/*"]["step_metric"] == "train/epoch"
