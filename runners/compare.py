@@ -250,9 +250,6 @@ def _plot(specs, summaries, finals, path: Path):
 
 def _figure(specs, summaries, finals):
     """Learning curves (IQM and band over seeds) beside the performance profile; None without curves."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax, prof) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]})

@@ -285,7 +285,6 @@ class Run:
             bar = tqdm(total=total, initial=start, desc=self.name, file=sys.stderr, dynamic_ncols=True, leave=False)
         status = "finished"
         stopped_early = False
-        exit_code = 0
         try:
             with _Interrupt() as interrupt:
                 while step < total and not getattr(self.exp, "done", False):
@@ -337,7 +336,6 @@ class Run:
         except KeyboardInterrupt:
             status = "interrupted"
         except BaseException:
-            exit_code = 1
             self.logger.finish(exit_code=1)
             raise
         finally:

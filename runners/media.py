@@ -86,9 +86,6 @@ class Curve:
     title: str = ""
 
     def figure(self):
-        import matplotlib
-
-        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(5, 3))
@@ -276,9 +273,6 @@ def save_gif(frames, path: Path, fps: int = 30) -> Path:
 
 
 def save_confusion(c: Confusion, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     cm = c.matrix()

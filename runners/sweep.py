@@ -353,9 +353,6 @@ def _history(run_dir: Path, metric: str, fallback) -> tuple[list, list]:
 
 def report(settings: dict, sweep_dir: Path, analysis, space: dict) -> dict:
     """Write sweep.md, sweep.png and results.json; return {'trials': rows, 'best': row | None, ...}."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     metric, mode, name = settings["metric"], settings["mode"], settings["experiment"]

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from gymlab.runners import registry
-from gymlab.runners.media import fmt, markdown_table
+from gymlab.runners.media import markdown_table
 
 # (pillar, experiment, overrides, metric to show): only those whose experiment is registered run.
 # The budgets are the tour's, not the experiments' defaults (which the tests and the README's results use):

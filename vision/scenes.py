@@ -144,9 +144,6 @@ def draw_scenes(scenes: Scenes, idx=range(6), *, pred: list | None = None, with_
 
     ``pred``: optional list of dicts ``{"boxes", "labels", "scores"}`` drawn in red beside the truth (green).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 

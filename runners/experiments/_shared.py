@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from gymlab.runners.config import RunConfig
 from gymlab.runners.experiment import Experiment, replay_schedule
 from gymlab.vision.batching import batch_indices  # noqa: F401  (re-exported: the one seeded shuffle)

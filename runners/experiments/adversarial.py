@@ -10,20 +10,17 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.experiments._shared import batch_indices  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
-from gymlab.vision.adversarial import accuracy, adversarial_loss, fgsm  # noqa: E402
-from gymlab.vision.backbones import BACKBONES, build  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.experiments._shared import batch_indices
+from gymlab.runners.registry import register
+from gymlab.runners.experiment import Experiment
+from gymlab.vision.adversarial import accuracy, adversarial_loss, fgsm
+from gymlab.vision.backbones import BACKBONES, build
 
 
 def digits_classifier(name: str, width: int, channels: int = 1, size: int = 8, num_classes: int = 10):

@@ -7,18 +7,15 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from gymlab.runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision.backbones import build  # noqa: E402
-from gymlab.vision.captioning import Captioner, Vocab, beam_decode, bleu, caption_loss, greedy_decode  # noqa: E402
-from gymlab.vision.scenes import load_scenes  # noqa: E402
+from gymlab.runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes
+from gymlab.runners.registry import register
+from gymlab.vision.backbones import build
+from gymlab.vision.captioning import Captioner, Vocab, beam_decode, bleu, caption_loss, greedy_decode
+from gymlab.vision.scenes import load_scenes
 
 
 @dataclass

@@ -20,26 +20,23 @@ import math
 from dataclasses import dataclass, field
 from typing import Optional
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.vision.batching import batch_indices  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.media import Confusion  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
-from gymlab.vision import datasets, folders, optim  # noqa: E402
-from gymlab.vision.backbones import build as build_backbone  # noqa: E402
-from gymlab.vision.knn import KNearestNeighbor, cross_validate_k  # noqa: E402
-from gymlab.vision.mlp import ACTIVATIONS, INITS, MLP  # noqa: E402
-from gymlab.vision.preprocess import fit_normalization  # noqa: E402
-from gymlab.vision.regularizers import augment  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.vision.batching import batch_indices
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.media import Confusion
+from gymlab.runners.registry import register
+from gymlab.runners.experiment import Experiment
+from gymlab.vision import datasets, folders, optim
+from gymlab.vision.backbones import build as build_backbone
+from gymlab.vision.knn import KNearestNeighbor, cross_validate_k
+from gymlab.vision.mlp import ACTIVATIONS, INITS, MLP
+from gymlab.vision.preprocess import fit_normalization
+from gymlab.vision.regularizers import augment
 
 
 def load_data(name: str, seed: int, root: Optional[str]) -> datasets.Dataset:

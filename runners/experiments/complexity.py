@@ -17,21 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
-from gymlab.vision import complexity as cx  # noqa: E402
-from gymlab.vision.backbones import BACKBONES, build  # noqa: E402
-from gymlab.vision.layers import inference  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.registry import register
+from gymlab.runners.experiment import Experiment
+from gymlab.vision import complexity as cx
+from gymlab.vision.backbones import BACKBONES, build
+from gymlab.vision.layers import inference
 
 
 class _Method(nn.Module):

@@ -14,19 +14,16 @@ import math
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.experiments._shared import batch_indices  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
-from gymlab.vision import compress as C  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.experiments._shared import batch_indices
+from gymlab.runners.registry import register
+from gymlab.runners.experiment import Experiment
+from gymlab.vision import compress as C
 
 
 @dataclass

@@ -17,32 +17,28 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import typing
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
-import matplotlib
+import gymnasium as gym
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-matplotlib.use("Agg")
-import gymnasium as gym  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import gymlab.envs.catch  # noqa: E402,F401  (registers gymlab/Catch-v0)
-from gymlab.agents.actor_critic import A2C  # noqa: E402
-from gymlab.agents.base import evaluate  # noqa: E402
-from gymlab.agents.evaluation import evaluate as evaluate_with_intervals  # noqa: E402
-from gymlab.agents.dqn import DQN  # noqa: E402
-from gymlab.agents.ppo import PPO  # noqa: E402
-from gymlab.agents.reinforce import REINFORCE  # noqa: E402
-from gymlab.envs.factory import check_env_id  # noqa: E402
-from gymlab.envs.pixels import PixelObservation  # noqa: E402
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.media import episode_video  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
+import gymlab.envs.catch  # noqa: F401  (registers gymlab/Catch-v0)
+from gymlab.agents.actor_critic import A2C
+from gymlab.agents.base import evaluate
+from gymlab.agents.evaluation import evaluate as evaluate_with_intervals
+from gymlab.agents.dqn import DQN
+from gymlab.agents.ppo import PPO
+from gymlab.agents.reinforce import REINFORCE
+from gymlab.envs.factory import check_env_id
+from gymlab.envs.pixels import PixelObservation
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.media import episode_video
+from gymlab.runners.registry import register
+from gymlab.runners.experiment import Experiment
 
 
 @dataclass

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from gymlab.runners.experiments._digits import DigitsClassifier, DigitsClassifierConfig  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision import embedding as E  # noqa: E402
+from gymlab.runners.experiments._digits import DigitsClassifier, DigitsClassifierConfig
+from gymlab.runners.registry import register
+from gymlab.vision import embedding as E
 
 
 @dataclass

@@ -17,17 +17,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision import fast_style as fs  # noqa: E402
-from gymlab.vision import style as st  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.registry import register
+from gymlab.vision import fast_style as fs
+from gymlab.vision import style as st
 
 
 @dataclass

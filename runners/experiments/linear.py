@@ -7,18 +7,15 @@ import math
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.vision.batching import batch_indices  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
-from gymlab.vision import linear  # noqa: E402
-from gymlab.vision.datasets import standardize  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.vision.batching import batch_indices
+from gymlab.runners.registry import register
+from gymlab.runners.experiment import Experiment
+from gymlab.vision import linear
+from gymlab.vision.datasets import standardize
 
 
 @dataclass

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.experiments._digits import DigitsClassifier, DigitsClassifierConfig  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision import maximal_patches as MP  # noqa: E402
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.experiments._digits import DigitsClassifier, DigitsClassifierConfig
+from gymlab.runners.registry import register
+from gymlab.vision import maximal_patches as MP
 
 
 @dataclass

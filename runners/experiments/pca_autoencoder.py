@@ -14,21 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from gymlab.generative import clustering  # noqa: E402
-from gymlab.generative import linear_autoencoder as LA  # noqa: E402
-from gymlab.generative.autoencoder import Autoencoder  # noqa: E402
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.experiments._shared import batch_indices  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision.datasets import load_digits_split  # noqa: E402
+from gymlab.generative import clustering
+from gymlab.generative import linear_autoencoder as LA
+from gymlab.generative.autoencoder import Autoencoder
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.experiments._shared import batch_indices
+from gymlab.runners.registry import register
+from gymlab.vision.datasets import load_digits_split
 
 
 @dataclass

@@ -14,19 +14,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
-from gymlab.runners.sanity import SanityModel  # noqa: E402
-from gymlab.vision import rnn_gradients as rg  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.registry import register
+from gymlab.runners.experiment import Experiment
+from gymlab.runners.sanity import SanityModel
+from gymlab.vision import rnn_gradients as rg
 
 TINY = 1e-38  # a norm that underflowed to 0 in float32 is shown at this floor (log10 = -38)
 

@@ -11,18 +11,15 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from gymlab.runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes  # noqa: E402
-from gymlab.runners.media import Masks  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision.scenes import load_scenes  # noqa: E402
-from gymlab.vision.segmentation import VARIANTS, SegNet, confusion_matrix, iou_per_class, mean_iou, pixel_accuracy  # noqa: E402
+from gymlab.runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes
+from gymlab.runners.media import Masks
+from gymlab.runners.registry import register
+from gymlab.vision.scenes import load_scenes
+from gymlab.vision.segmentation import VARIANTS, SegNet, confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
 
 
 @dataclass

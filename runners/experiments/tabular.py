@@ -13,23 +13,20 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from gymlab.agents import (QLearning, evaluate_policy, finite_horizon_value, linear_schedule,  # noqa: E402
+from gymlab.agents import (QLearning, evaluate_policy, finite_horizon_value, linear_schedule,
                     policy_improvement, value_iteration)
-from gymlab.agents.value_iteration import RULES  # noqa: E402
-from gymlab.agents.stats import wilson_interval  # noqa: E402
-from gymlab.agents.policy_evaluation import METHODS  # noqa: E402
-from gymlab.envs.gridworld import ARROWS, gridworld  # noqa: E402
-from gymlab.envs.tabular import GYMNASIUM_TABULAR, TabularMDP, from_gymnasium, make_env, random_mdp  # noqa: E402
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
+from gymlab.agents.value_iteration import RULES
+from gymlab.agents.stats import wilson_interval
+from gymlab.agents.policy_evaluation import METHODS
+from gymlab.envs.gridworld import ARROWS, gridworld
+from gymlab.envs.tabular import GYMNASIUM_TABULAR, TabularMDP, from_gymnasium, make_env, random_mdp
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.registry import register
+from gymlab.runners.experiment import Experiment
 
 ENVS = GYMNASIUM_TABULAR + ("random", "gridworld")
 DEFAULT_MAX_STEPS = {"random": 200, "gridworld": 1000, "CliffWalking-v1": 1000}  # where the env has no limit

@@ -11,22 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.experiments._shared import batch_indices  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
-from gymlab.vision.backbones import BACKBONES, build  # noqa: E402
-from gymlab.vision.datasets import load_digits_split  # noqa: E402
-from gymlab.vision.scenes import load_scenes  # noqa: E402
-from gymlab.vision.transfer import METHODS, PooledClassifier, for_target, place_digits, param_groups, train_mode  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.experiments._shared import batch_indices
+from gymlab.runners.registry import register
+from gymlab.runners.experiment import Experiment
+from gymlab.vision.backbones import BACKBONES, build
+from gymlab.vision.datasets import load_digits_split
+from gymlab.vision.scenes import load_scenes
+from gymlab.vision.transfer import METHODS, PooledClassifier, for_target, place_digits, param_groups, train_mode
 
 
 @dataclass

@@ -18,21 +18,18 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-import matplotlib
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.experiments._shared import Checkpointed, batch_indices  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision import understanding as U  # noqa: E402
-from gymlab.vision.backbones import build  # noqa: E402
-from gymlab.vision.scenes import INK, SceneData, Scenes, load_scenes  # noqa: E402
-from gymlab.vision.transfer import PooledClassifier  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.experiments._shared import Checkpointed, batch_indices
+from gymlab.runners.registry import register
+from gymlab.vision import understanding as U
+from gymlab.vision.backbones import build
+from gymlab.vision.scenes import INK, SceneData, Scenes, load_scenes
+from gymlab.vision.transfer import PooledClassifier
 
 
 @dataclass

@@ -4,20 +4,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")
-import torch  # noqa: E402
-
-from gymlab.generative import metrics  # noqa: E402
-from gymlab.generative.training import autoregressive_loss  # noqa: E402
-from gymlab.generative.gated_pixelcnn import GatedPixelCNN  # noqa: E402
-from gymlab.generative.pixelcnn import PixelCNN  # noqa: E402
-from gymlab.generative.pixelrnn import PixelRNN  # noqa: E402
-from gymlab.generative.sampling import complete, sample  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiments.generative.common import GenConfig, Generative, curve, grid, upscale  # noqa: E402
+from gymlab.generative import metrics
+from gymlab.generative.training import autoregressive_loss
+from gymlab.generative.gated_pixelcnn import GatedPixelCNN
+from gymlab.generative.pixelcnn import PixelCNN
+from gymlab.generative.pixelrnn import PixelRNN
+from gymlab.generative.sampling import complete, sample
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.registry import register
+from gymlab.runners.experiments.generative.common import GenConfig, Generative, curve, grid, upscale
 
 
 @dataclass

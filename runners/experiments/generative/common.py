@@ -6,20 +6,17 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from gymlab.generative import data as gdata  # noqa: E402
-from gymlab.generative import metrics  # noqa: E402
-from gymlab.vision.batching import batch_indices  # noqa: E402
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.media import Curve  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
+from gymlab.generative import data as gdata
+from gymlab.generative import metrics
+from gymlab.vision.batching import batch_indices
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.media import Curve
+from gymlab.runners.experiment import Experiment
 
 _CLASSIFIERS: dict = {}  # (data, size, seed, steps) -> the FID classifier, trained once a process
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")
-import torch  # noqa: E402
-
-from gymlab.generative import data as gdata  # noqa: E402
-from gymlab.generative.gan import Discriminator, Generator, discriminator_loss, generator_loss  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiments.generative.common import GenConfig, Generative, curve, grid, upscale  # noqa: E402
+from gymlab.generative import data as gdata
+from gymlab.generative.gan import Discriminator, Generator, discriminator_loss, generator_loss
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.registry import register
+from gymlab.runners.experiments.generative.common import GenConfig, Generative, curve, grid, upscale
 
 
 @dataclass

@@ -3,16 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")
-import torch  # noqa: E402
-
-from gymlab.generative import metrics  # noqa: E402
-from gymlab.generative.training import vae_loss  # noqa: E402
-from gymlab.generative.vae import VAE  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiments.generative.common import GenConfig, Generative, curve, grid, latent_plot, upscale  # noqa: E402
+from gymlab.generative import metrics
+from gymlab.generative.training import vae_loss
+from gymlab.generative.vae import VAE
+from gymlab.runners.registry import register
+from gymlab.runners.experiments.generative.common import GenConfig, Generative, curve, grid, latent_plot, upscale
 
 
 @dataclass

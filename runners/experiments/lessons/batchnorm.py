@@ -5,17 +5,14 @@ import copy
 from dataclasses import dataclass
 from typing import Literal
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision.mlp import ACTIVATIONS, INITS, MLP  # noqa: E402
-from gymlab.runners.experiments.lessons.race import split_list, layer_stats, Race, raw_model  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.registry import register
+from gymlab.vision.mlp import ACTIVATIONS, INITS, MLP
+from gymlab.runners.experiments.lessons.race import split_list, layer_stats, Race, raw_model
 
 
 @dataclass

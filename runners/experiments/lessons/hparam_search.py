@@ -6,20 +6,17 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
-from gymlab.vision.mlp import MLP  # noqa: E402
-from gymlab.runners.experiments.lessons.race import Digits, digits, weight_params, accuracy  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.registry import register
+from gymlab.runners.experiment import Experiment
+from gymlab.vision.mlp import MLP
+from gymlab.runners.experiments.lessons.race import Digits, digits, weight_params, accuracy
 
 
 @dataclass

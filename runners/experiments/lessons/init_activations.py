@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision.mlp import INITS, MLP  # noqa: E402
-from gymlab.runners.experiments.lessons.race import split_list, layer_stats, Race, raw_model  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.registry import register
+from gymlab.vision.mlp import INITS, MLP
+from gymlab.runners.experiments.lessons.race import split_list, layer_stats, Race, raw_model
 
 
 @dataclass

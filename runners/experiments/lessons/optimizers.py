@@ -6,17 +6,14 @@ import copy
 from dataclasses import dataclass
 from typing import Literal
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision.mlp import MLP  # noqa: E402
-from gymlab.vision.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler  # noqa: E402
-from gymlab.runners.experiments.lessons.race import split_list, Race  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.registry import register
+from gymlab.vision.mlp import MLP
+from gymlab.vision.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
+from gymlab.runners.experiments.lessons.race import split_list, Race
 
 
 @dataclass

@@ -7,22 +7,19 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
-
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.vision.batching import batch_indices  # noqa: E402
-from gymlab.runners.experiment import Experiment  # noqa: E402
-from gymlab.vision.datasets import load_digits_split, standardize  # noqa: E402
-from gymlab.vision.layers import inference  # noqa: E402
-from gymlab.vision.mlp import MLP  # noqa: E402
-from gymlab.vision.regularizers import random_crop  # noqa: E402
+from gymlab.runners.errors import GymlabError
+from gymlab.vision.batching import batch_indices
+from gymlab.runners.experiment import Experiment
+from gymlab.vision.datasets import load_digits_split, standardize
+from gymlab.vision.layers import inference
+from gymlab.vision.mlp import MLP
+from gymlab.vision.regularizers import random_crop
 
 
 

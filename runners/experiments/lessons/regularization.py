@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
-
-from gymlab.runners.config import RunConfig  # noqa: E402
-from gymlab.runners.errors import GymlabError  # noqa: E402
-from gymlab.runners.registry import register  # noqa: E402
-from gymlab.vision.mlp import MLP  # noqa: E402
-from gymlab.vision.regularizers import DropConnectLinear, apply_max_norm_  # noqa: E402
-from gymlab.runners.experiments.lessons.race import split_list, weight_params, accuracy, data_loss, Race  # noqa: E402
+from gymlab.runners.config import RunConfig
+from gymlab.runners.errors import GymlabError
+from gymlab.runners.registry import register
+from gymlab.vision.mlp import MLP
+from gymlab.vision.regularizers import DropConnectLinear, apply_max_norm_
+from gymlab.runners.experiments.lessons.race import split_list, weight_params, accuracy, data_loss, Race
 
 
 @dataclass
