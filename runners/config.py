@@ -20,7 +20,7 @@ from gymlab.runners.errors import GymlabError
 @dataclass
 class LoggerConfig:
     mode: Optional[str] = None  # online | offline | disabled; None: $WANDB_MODE, else offline
-    project: str = "gymlab"
+    project: str = "gymlab"  # the W&B project (run, compare, sweep, dashboard)
     group: Optional[str] = None  # None: the experiment and a hash of its config without the seed
     tags: list = field(default_factory=list)  # added to the automatic ones (pillar, experiment, env or data)
     job_type: Optional[str] = None  # train | eval | compare | sweep; None: train
@@ -30,7 +30,7 @@ class LoggerConfig:
 
 @dataclass
 class RunConfig:
-    seed: int = 0
+    seed: int = 0  # seeds python, numpy, torch and the envs: CPU runs repeat bit for bit
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     steps: int = 1000  # budget in train_step calls
     epochs: Optional[float] = None  # budget in epochs (overrides steps; uses steps_per_epoch)
@@ -42,7 +42,7 @@ class RunConfig:
     sanity: bool = False  # babysitting checks before training (issue 9)
     out: str = "runs"  # parent folder of run directories
     run_dir: Optional[str] = None  # explicit run directory (default: <out>/<name>-<timestamp>)
-    progress: bool = True
+    progress: bool = True  # a progress bar on stderr
     amp: bool = False  # bf16 autocast (experiments run forward passes under ctx.autocast())
     compile: bool = False  # torch.compile the model (ctx.prepare_model)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
@@ -196,6 +196,50 @@ def to_dict(cfg) -> dict:
 
 def to_yaml(cfg) -> str:
     return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+
+
+def field_help(cfg_cls, prefix: str = "") -> dict[str, str]:
+    """Each key's one-line help: the comment after its field in the source (CleanRL's habit), the
+    nearest class's comment winning; dotted keys for nested groups."""
+    import inspect
+    import io
+    import tokenize
+
+    names = {f.name for f in dataclasses.fields(cfg_cls)}
+    out: dict[str, str] = {}
+    for klass in reversed(cfg_cls.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        line_key = {}
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names:
+                line_key.setdefault(tok.start[0], tok.string)  # a field at class-body indentation
+            elif tok.type == tokenize.COMMENT and tok.start[0] in line_key:
+                out[prefix + line_key[tok.start[0]]] = tok.string.lstrip("#").strip()
+    for f in dataclasses.fields(cfg_cls):
+        if f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.default_factory):
+            out.update(field_help(f.default_factory, f"{prefix}{f.name}."))
+    return out
+
+
+def annotated_yaml(cfg_cls) -> str:
+    """The defaults as YAML with each key's help as a comment (what ``gymlab show`` prints)."""
+    helps = field_help(cfg_cls)
+    lines, path = [], []
+    for line in to_yaml(cfg_cls()).splitlines():
+        key = line.lstrip(" ")
+        if ":" in key and not key.startswith("- "):
+            depth = (len(line) - len(key)) // 2
+            path = path[:depth] + [key.split(":", 1)[0]]
+            text = helps.get(".".join(path))
+            if text:
+                line = f"{line}  # {text}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def _one_line(e: Exception) -> str:

@@ -243,10 +243,10 @@ def describe(spec: Spec) -> dict[str, Any]:
 # -------------------------------------------------------------------- the index behind list and show
 def index_entry(spec: Spec) -> dict[str, Any]:
     """What ``list`` and ``show`` print about an experiment, config defaults as YAML included."""
-    from gymlab.runners.config import to_yaml
+    from gymlab.runners.config import annotated_yaml
 
     return {**describe(spec), "mode": spec.mode, "select": spec.select, "module": spec.module,
-            "config": to_yaml(spec.config_cls())}
+            "config": annotated_yaml(spec.config_cls)}
 
 
 def _sources() -> list[Path]:

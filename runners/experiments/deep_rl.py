@@ -43,15 +43,15 @@ from gymlab.runners.experiment import Experiment
 
 @dataclass
 class DeepRLConfig(RunConfig):
-    env: str = "CartPole-v1"
+    env: str = "CartPole-v1"  # any id gymnasium.make accepts, module:Env-v0 included
     timesteps: Optional[int] = None  # budget in env steps (overrides steps)
-    eval_episodes: int = 10
+    eval_episodes: int = 10  # deterministic episodes per evaluation
     eval_seed: int = 10_000  # evaluation episode i is reset with seed eval_seed + i
     pixels: bool = False  # observe rendered frames instead of the state
-    frame_height: int = 40
+    frame_height: int = 40  # pixels=true: frames resized to frame_height x frame_width
     frame_width: int = 60
-    frame_stack: int = 1
-    grayscale: bool = True
+    frame_stack: int = 1  # pixels=true: the last k frames stacked as channels
+    grayscale: bool = True  # pixels=true: one channel per frame
     torch_threads: int = 1  # small nets run fastest on one thread (0: leave torch's setting)
     gif: bool = True  # media: a GIF of one evaluation episode
     # Stop at the first evaluation whose mean return reaches solved_return (None: the env's reward_threshold,

@@ -61,10 +61,14 @@ def test_list_and_show_from_the_index_equal_the_registry(tmp_path):
     assert [line.split()[0] for line in listing] == [s.name for s in specs]
     for line, s in zip(listing, specs):
         assert (s.data or "-") in line and line.rstrip().endswith(s.description), line
-    from gymlab.runners.config import to_yaml
+    import yaml
+
+    from gymlab.runners.config import annotated_yaml, to_yaml
 
     shown = probe("show", "softmax", cwd=tmp_path)["out"]
-    assert to_yaml(registry.get("softmax").config_cls()) in shown
+    cls = registry.get("softmax").config_cls
+    assert annotated_yaml(cls) in shown  # the defaults, each key with its help as a comment
+    assert yaml.safe_load(shown) == yaml.safe_load(to_yaml(cls()))
 
 
 def test_stale_index_falls_back_on_the_registry(monkeypatch):
