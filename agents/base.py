@@ -126,6 +126,21 @@ def record_episode(agent, env, path, seed: int = 10_000, fps: int = 30, max_fram
     return path
 
 
+def read_agent_state(path, device: str = "cpu") -> dict | None:
+    """The ``state["agent"]`` of a checkpoint file (``agent.save``'s or a run's), read as data only with
+    ``torch.load(weights_only=True)``; a refused or unreadable file is one ValueError naming it."""
+    try:
+        payload = load_checkpoint(path, map_location=device)
+    except UnsafeCheckpointError as e:
+        raise ValueError(f"{path} was refused: {e}; loading it could run code. If you trust it, convert it "
+                         f"with: gymlab convert {path}") from None
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any reading failure means the same thing to the user
+        raise ValueError(f"{path} is corrupt or not a checkpoint ({type(e).__name__})") from None
+    return payload.get("state", {}).get("agent") if isinstance(payload, dict) else None
+
+
 class Agent:
     """The shared part of every learner: environments, counters, learn/predict/evaluate/save/load.
 
@@ -333,16 +348,7 @@ class Agent:
         """Rebuild a saved agent from ``agent.save``'s file or a run's checkpoint (``runs/.../best.pt``), read
         with ``torch.load(weights_only=True)``. Without ``env`` it can predict and evaluate but not learn.
         ``Agent.load`` picks the class from the file; ``PPO.load`` insists on a PPO."""
-        try:
-            payload = load_checkpoint(path, map_location=device)
-        except UnsafeCheckpointError as e:
-            raise ValueError(f"{path} was refused: {e}; loading it could run code. If you trust it, convert it "
-                             f"with: gymlab convert {path}") from None
-        except FileNotFoundError:
-            raise
-        except Exception as e:  # noqa: BLE001 - any reading failure means the same thing to the user
-            raise ValueError(f"{path} is corrupt or not a checkpoint ({type(e).__name__})") from None
-        state = payload.get("state", {}).get("agent") if isinstance(payload, dict) else None
+        state = read_agent_state(path, device)
         meta = state.get("meta") if isinstance(state, dict) else None
         if meta is None:
             raise ValueError(f"{path} holds no agent (no state['agent']['meta']); it is not a checkpoint of "

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from gymlab.agents.base import evaluate as _evaluate
+from gymlab.agents.base import read_agent_state
 from gymlab.agents.env_state import env_state, load_env_state
 
 __all__ = ["SB3Agent", "ZOO", "zoo_hyperparams", "LinearSchedule", "POLICIES"]
@@ -201,18 +202,7 @@ class SB3Agent:
     def load(cls, path, algo: str | None = None, env=None, device: str = "cpu"):
         """Rebuild an agent saved by ``save`` (or a run's checkpoint of sb3-*) from its constructor arguments and
         load the policy; ``env`` replaces the saved env id (needed when it was built from a factory)."""
-        from gymlab.vision.safe_load import UnsafeCheckpointError, load_checkpoint
-
-        try:
-            payload = load_checkpoint(path, map_location=device)
-        except UnsafeCheckpointError as e:
-            raise ValueError(f"{path} was refused: {e}; loading it could run code. If you trust it, convert it "
-                             f"with: gymlab convert {path}") from None
-        except FileNotFoundError:
-            raise
-        except Exception as e:  # noqa: BLE001
-            raise ValueError(f"{path} is corrupt or not a checkpoint ({type(e).__name__})") from None
-        state = payload.get("state", {}).get("agent") if isinstance(payload, dict) else None
+        state = read_agent_state(path, device)
         meta = state.get("meta") if isinstance(state, dict) else None
         if not isinstance(meta, dict) or "algo" not in meta:
             raise ValueError(f"{path} holds no SB3 agent (no state['agent']['meta']['algo'])")
