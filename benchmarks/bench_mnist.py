@@ -86,7 +86,7 @@ ROWS = {
             _CLS + ["epochs=15", "batch_size=128"]),
     "googlenet": ("googlenet", _CLS + ["epochs=1", "seconds=150", "eval_every=100000", "batch_size=128"],
                   _CLS + ["epochs=15", "batch_size=128"]),
-    "resnet": ("resnet", _CLS + ["epochs=1", "seconds=240", "eval_every=100000", "batch_size=128"],
+    "resnet": ("resnet", _CLS + ["epochs=3", "step_size=2", "seconds=240", "eval_every=100000", "batch_size=128"],
                _CLS + ["epochs=15", "batch_size=128"]),
     "vae": ("vae", _GEN[:2] + ["latent=50", "hidden=200", "batch_size=100", "lr=1e-3", "iwae_k=50", "epochs=50",
                                "seconds=240", "eval_every=1000000"],
