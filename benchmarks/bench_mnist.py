@@ -326,8 +326,8 @@ def goals(rows: dict) -> list:
     if nets:
         best = min(nets, key=nets.get)
         out.append(f"- Best backbone at 0.5% test error or better: {'met' if nets[best] <= 0.5 else 'missed'} "
-                   f"({best}, {nets[best]:.2f}% after {rows[best]['epochs_done']:.2f} epochs; the CPU cap bought "
-                   "less than one epoch on the shared machine).")
+                   f"({best}, {nets[best]:.2f}% after {rows[best]['epochs_done']:.2f} epochs, the CPU cap; the other "
+                   "backbones got one epoch or less; nets at 0.5% train for tens of epochs).")
     for n in GENERATIVE:
         if n in rows:
             v = rows[n]["iwae50_nats"] if n == "vae" else rows[n]["nll_nats"]
