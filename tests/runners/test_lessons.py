@@ -6,6 +6,7 @@ import torch
 
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.loop import resume, run
+from gymlab.vision.safe_load import load_checkpoint
 
 BASE = ["logger.mode=disabled", "progress=false"]
 
@@ -124,8 +125,8 @@ def test_regularization_resume_equals_uninterrupted(tmp_path):
     run("regularization", common + ["steps=6", f"run_dir={tmp_path / 'b'}"], quiet=True)
     (tmp_path / "b" / "summary.json").unlink()
     resume(tmp_path / "b", ["steps=12"], quiet=True)
-    a = torch.load(tmp_path / "a" / "checkpoints" / "latest.pt", weights_only=False)["state"]
-    b = torch.load(tmp_path / "b" / "checkpoints" / "latest.pt", weights_only=False)["state"]
+    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "latest.pt")["state"]
+    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "latest.pt")["state"]
     assert a["step"] == b["step"] == 12 and a["history"] == b["history"]
     for name in a["models"]:
         for k, v in a["models"][name].items():

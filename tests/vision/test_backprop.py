@@ -6,6 +6,7 @@ import torch
 
 from gymlab.vision import backprop
 from gymlab.vision.backprop import Node, numerical_gradient
+from gymlab.vision.safe_load import load_checkpoint
 
 RNG = np.random.default_rng(0)
 
@@ -186,10 +187,9 @@ def test_backprop_experiment_resume_equals_uninterrupted(tmp_path):
     (tmp_path / "b" / "summary.json").unlink()
     resumed = resume(tmp_path / "b", ["steps=60"], quiet=True)
     assert resumed["eval/accuracy"] == full["eval/accuracy"]
-    import torch as _t
 
-    a = _t.load(tmp_path / "a" / "checkpoints" / "latest.pt", weights_only=False)["state"]["params"]
-    b = _t.load(tmp_path / "b" / "checkpoints" / "latest.pt", weights_only=False)["state"]["params"]
+    a = load_checkpoint(tmp_path / "a" / "checkpoints" / "latest.pt")["state"]["params"]
+    b = load_checkpoint(tmp_path / "b" / "checkpoints" / "latest.pt")["state"]["params"]
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
 
