@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import shutil
@@ -44,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from bench_vision import runner_step_seconds  # the runner's time per step, shared with bench_vision
 
 RESULTS = Path(__file__).resolve().parent / "results"
 JSON = RESULTS / "mnist.json"
@@ -272,28 +272,6 @@ def _bare_steps(name: str, x: torch.Tensor, y: torch.Tensor, steps: int, batch: 
     return float(np.median(np.diff(starts)))
 
 
-def _runner_steps(name: str, steps: int, batch: int, folder: Path, root) -> float:
-    from gymlab.runners import registry
-    from gymlab.runners.loop import run
-
-    cls = registry.get(name).cls
-    original = cls.train_step
-    stamps = []
-
-    def timed(self):
-        stamps.append(time.perf_counter())
-        return original(self)
-
-    cls.train_step = timed
-    try:
-        run(name, BASE + [f"run_dir={folder / name}", "data=mnist", f"steps={steps}", "epochs=null", "crop_pad=0",
-                          f"batch_size={batch}", f"eval_every={10 * steps}", "device=cpu", "max_train=5000",
-                          *([f"data_root={root}"] if root else [])], quiet=True)
-    finally:
-        cls.train_step = original
-    return float(np.median(np.diff(stamps)))
-
-
 def throughput_row(args) -> dict:
     from gymlab.vision import datasets as D
 
@@ -305,7 +283,9 @@ def throughput_row(args) -> dict:
         for _ in range(2):  # back-to-back pairs: each pair sees the same load on the machine
             with tempfile.TemporaryDirectory() as d:
                 bare.append(_bare_steps(name, x, y, steps, batch))
-                runner.append(_runner_steps(name, steps, batch, Path(d), args.data_root))
+                runner.append(runner_step_seconds(name, steps, Path(d), [
+                    "data=mnist", "crop_pad=0", f"batch_size={batch}", "device=cpu", "max_train=5000",
+                    *([f"data_root={args.data_root}"] if args.data_root else [])]))
         ratio = float(np.median(np.array(runner) / np.array(bare)))
         out[name] = {"bare_img_s": batch / min(bare), "runner_img_s": batch / min(runner),
                      "overhead_pct": 100 * (ratio - 1)}

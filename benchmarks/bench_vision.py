@@ -144,8 +144,9 @@ def _bare_loop(name: str, steps: int, seed: int = 0) -> float:
     return float(np.median(np.diff(starts)))
 
 
-def _runner(name: str, steps: int, folder: Path) -> float:
-    """Median seconds between the starts of successive train_step calls inside ``gymlab run``."""
+def runner_step_seconds(name: str, steps: int, folder: Path, overrides=()) -> float:
+    """Median seconds between the starts of successive train_step calls inside ``gymlab run``
+    (bench_mnist.py uses it too, with its MNIST overrides)."""
     from gymlab.runners import registry
     from gymlab.runners.loop import run
 
@@ -160,7 +161,7 @@ def _runner(name: str, steps: int, folder: Path) -> float:
     cls.train_step = timed
     try:
         run(name, ["logger.mode=disabled", "progress=false", f"run_dir={folder / name}", f"steps={steps}",
-                   "epochs=null", f"eval_every={10 * steps}"], quiet=True)
+                   "epochs=null", f"eval_every={10 * steps}", *overrides], quiet=True)
     finally:
         cls.train_step = original
     return float(np.median(np.diff(stamps)))
@@ -175,7 +176,7 @@ def backbone_rows(quick: bool) -> list[dict]:
         for r in range(repeats):  # back-to-back pairs: each pair sees the same load on the machine
             with tempfile.TemporaryDirectory() as d:
                 bare.append(_bare_loop(name, n))
-                runner.append(_runner(name, n, Path(d)))
+                runner.append(runner_step_seconds(name, n, Path(d)))
         ratio = float(np.median(np.array(runner) / np.array(bare)))
         rows.append({"backbone": name, "bare_img_s": 64 / min(bare), "runner_img_s": 64 / min(runner),
                      "runner_overhead_pct": 100 * (ratio - 1)})
