@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from gymlab.agents.env_state import env_state, load_env_state, space_from_dict, space_to_dict
+from gymlab.agents.evaluation import play_episodes
 from gymlab.envs.factory import is_env_factory, make_env, make_vec_env
 from gymlab.vision.safe_load import UnsafeCheckpointError, load_checkpoint
 
@@ -87,18 +88,11 @@ def evaluate(agent, env, n_episodes: int = 10, seed: int = 10_000, deterministic
     Returns mean_return, std_return, mean_length and the per-episode lists returns, lengths.
     """
     env = make_env(env)
-    returns, lengths = [], []
-    for i in range(n_episodes):
-        obs, _ = env.reset(seed=seed + i)
-        done, total, n = False, 0.0, 0
-        while not done:
-            action, _ = agent.predict(obs, deterministic=deterministic)
-            obs, r, term, trunc, _ = env.step(action)
-            total, n = total + float(r), n + 1
-            done = term or trunc or (max_steps is not None and n >= max_steps)
-        returns.append(total)
-        lengths.append(n)
-    env.close()
+    try:
+        returns, lengths, _ = play_episodes(agent, env, range(seed, seed + n_episodes), deterministic=deterministic,
+                                            max_steps=max_steps)
+    finally:
+        env.close()
     return {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
             "mean_length": float(np.mean(lengths)), "returns": returns, "lengths": lengths}
 

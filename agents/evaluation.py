@@ -139,6 +139,27 @@ def _actor(agent, deterministic: bool) -> Callable:
     return lambda obs, state, start: predict(obs, deterministic=deterministic)
 
 
+def play_episodes(agent, env: gym.Env, seeds: Sequence[int], *, deterministic: bool = True,
+                  max_steps: int | None = None) -> tuple[list[float], list[int], list[dict]]:
+    """Play one episode per reset seed on ``env``: the returns, the lengths and each episode's last info.
+    ``agent`` has SB3's ``predict`` (ours, SB3's) or an older ``predict(obs, deterministic)``, or is a
+    function observation -> action. ``max_steps`` cuts an episode short (a truncation)."""
+    act = _actor(agent, deterministic)
+    returns, lengths, infos = [], [], []
+    for seed in seeds:
+        obs, info = env.reset(seed=int(seed))
+        state, start, total, n, done = None, True, 0.0, 0, False
+        while not done:
+            action, state = act(obs, state, start)
+            obs, reward, term, trunc, info = env.step(action)
+            total, n, start = total + float(reward), n + 1, False
+            done = term or trunc or (max_steps is not None and n >= max_steps)
+        returns.append(total)
+        lengths.append(n)
+        infos.append(info)
+    return returns, lengths, infos
+
+
 def _make(env, agent) -> tuple[gym.Env, str, bool]:
     """(env, its name, whether we made it and must close it)."""
     if env is None:
@@ -185,25 +206,15 @@ def evaluate(agent, env=None, episodes: int | None = None, seeds: int | Sequence
         raise ValueError(f"reps must be >= 1; got {reps}")
     if max_steps is not None and max_steps < 1:
         raise ValueError(f"max_steps must be >= 1; got {max_steps}")
-    act, rule = _actor(agent, deterministic), _success_rule(success)
+    rule = _success_rule(success)
     gym_env, name, owned = _make(env, agent)
-    returns, lengths, successes = [], [], []
     try:
-        for seed in seed_list:
-            obs, info = gym_env.reset(seed=seed)
-            state, start, total, n, done = None, True, 0.0, 0, False
-            while not done:
-                action, state = act(obs, state, start)
-                obs, reward, term, trunc, info = gym_env.step(action)
-                total, n, start = total + float(reward), n + 1, False
-                done = term or trunc or (max_steps is not None and n >= max_steps)
-            returns.append(total)
-            lengths.append(n)
-            ok = rule(total, info)
-            successes.append(None if ok is None else bool(ok))
+        returns, lengths, infos = play_episodes(agent, gym_env, seed_list, deterministic=deterministic,
+                                                max_steps=max_steps)
     finally:
         if owned:
             gym_env.close()
+    successes = [None if ok is None else bool(ok) for ok in map(rule, returns, infos)]
     known = [s for s in successes if s is not None]
     if known and len(known) != len(successes):
         raise ValueError("the env reported info['is_success'] in some episodes only; pass success= to define it")
