@@ -37,7 +37,7 @@ from torch import nn
 from gymlab.agents.env_state import env_state, load_env_state, space_from_dict, space_to_dict
 from gymlab.agents.evaluation import play_episodes
 from gymlab.envs.factory import is_env_factory, make_env, make_vec_env
-from gymlab.vision.safe_load import UnsafeCheckpointError, load_checkpoint
+from gymlab.vision.data.safe_load import UnsafeCheckpointError, load_checkpoint
 
 __all__ = ["Agent", "make_vec_env", "make_env", "check_spaces", "evaluate", "record_episode"]
 

@@ -79,7 +79,7 @@ def collect_rollout(agent, n_steps: int, critic: bool = True) -> Rollout:
 
 
 class ReplayBuffer:
-    """A ring buffer of transitions (s, a, r, s', terminated), sampled uniformly at random."""
+    """A ring buffer of transitions (s, a, r, s', terminated) in preallocated arrays, sampled uniformly at random."""
 
     def __init__(self, capacity: int, obs_shape, obs_dtype, action_shape=(), action_dtype=np.int64):
         self.capacity, self.size, self.pos = int(capacity), 0, 0
@@ -90,16 +90,23 @@ class ReplayBuffer:
         self.terminated = np.zeros(self.capacity, dtype=np.float32)
 
     def add(self, obs, actions, rewards, next_obs, terminated) -> None:
-        """Add a batch of transitions (first axis: one per env)."""
-        for i in range(len(rewards)):
-            j = self.pos
-            self.obs[j], self.actions[j], self.rewards[j] = obs[i], actions[i], rewards[i]
-            self.next_obs[j], self.terminated[j] = next_obs[i], terminated[i]
-            self.pos = (self.pos + 1) % self.capacity
-            self.size = min(self.size + 1, self.capacity)
+        """Add a batch of transitions (first axis: one per env), in order, overwriting the oldest when full."""
+        n = len(rewards)
+        if n > self.capacity:  # only the newest ``capacity`` survive
+            obs, actions, rewards, next_obs, terminated = (x[-self.capacity:] for x in
+                                                           (obs, actions, rewards, next_obs, terminated))
+            n = self.capacity
+        idx = (self.pos + np.arange(n)) % self.capacity if self.pos + n > self.capacity else slice(self.pos, self.pos + n)
+        self.obs[idx], self.actions[idx], self.rewards[idx] = obs, actions, rewards
+        self.next_obs[idx], self.terminated[idx] = next_obs, terminated
+        self.pos = (self.pos + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
 
-    def sample(self, batch_size: int, rng: np.random.Generator, device) -> tuple:
-        idx = rng.integers(0, self.size, size=batch_size)
+    def sample(self, batch_size: int, rng: np.random.Generator, device, n_batches: int | None = None) -> tuple:
+        """(obs, actions, rewards, next_obs, terminated), indices drawn uniformly with replacement; with
+        ``n_batches`` every tensor gets a leading axis of ``n_batches`` independent minibatches (one draw and one
+        gather for a whole training phase)."""
+        idx = rng.integers(0, self.size, size=batch_size if n_batches is None else (n_batches, batch_size))
         t = lambda x: torch.as_tensor(x[idx], device=device)  # noqa: E731
         return t(self.obs), t(self.actions), t(self.rewards), t(self.next_obs), t(self.terminated)
 

@@ -23,7 +23,7 @@ from torch import nn
 from gymlab.agents.base import Agent
 from gymlab.agents.buffers import ReplayBuffer
 from gymlab.agents.policies import QNetwork
-from gymlab.vision.optim import make_optimizer
+from gymlab.vision.nn.optim import make_optimizer
 
 __all__ = ["DQN", "DQNConfig"]
 
@@ -73,6 +73,7 @@ class DQN(Agent):
         space = self.observation_space
         self.buffer = ReplayBuffer(c.buffer_size, space.shape, space.dtype)
         self._last_target_update = 0
+        self._q_changed = True  # Q trained since the target's last copy (False only when the two are equal)
         self._predict_rng = np.random.default_rng([self.seed, 1])  # predict's exploration, apart from training's
 
     def _predict(self, obs, deterministic):
@@ -122,27 +123,34 @@ class DQN(Agent):
             obs = self._obs
             actions = self.act(obs)
             next_obs, r, term, trunc, valid = self._env_step(actions)
-            if valid.any():  # next_obs is the final observation when an episode ends (next-step autoreset)
+            if valid.all():  # next_obs is the final observation when an episode ends (next-step autoreset)
+                self.buffer.add(obs, actions, r, next_obs, term)
+            elif valid.any():
                 self.buffer.add(obs[valid], actions[valid], r[valid], next_obs[valid], term[valid])
             if self.num_timesteps - self._last_target_update >= c.target_update_interval:
-                self.q_target.load_state_dict(self.q.state_dict())
+                if self._q_changed:  # the target is already a copy of Q when Q has not been trained since
+                    self.q_target.load_state_dict(self.q.state_dict())
+                    self._q_changed = False
                 self._last_target_update = self.num_timesteps
         losses = []
-        if self.num_timesteps > c.learning_starts and self.buffer.size >= c.batch_size:
+        if self.num_timesteps > c.learning_starts and self.buffer.size >= c.batch_size and c.gradient_steps > 0:
             for g in self.optimizer.param_groups:
                 g["lr"] = self._lr(c.lr)
-            for _ in range(c.gradient_steps):
-                loss = self.td_loss(*self.buffer.sample(c.batch_size, self.rng, self.device))
+            batches = self.buffer.sample(c.batch_size, self.rng, self.device, n_batches=c.gradient_steps)
+            params = list(self.q.parameters())
+            for i in range(c.gradient_steps):
+                loss = self.td_loss(*(x[i] for x in batches))
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if c.max_grad_norm:
-                    nn.utils.clip_grad_norm_(self.q.parameters(), c.max_grad_norm)
+                    nn.utils.clip_grad_norm_(params, c.max_grad_norm)
                 self.optimizer.step()
-                losses.append(loss.item())
+                losses.append(loss.detach())
+            self._q_changed = True
         self.iterations += 1
         out = {"train/env_steps": self.num_timesteps, "train/epsilon": self.epsilon(), **self.recent_episodes(start)}
         if losses:
-            out["train/td_loss"] = float(np.mean(losses))
+            out["train/td_loss"] = torch.stack(losses).mean().item()
         return out
 
     def _extra_state(self):
@@ -152,3 +160,4 @@ class DQN(Agent):
         if "buffer" in state:
             self.buffer.load_state_dict(state["buffer"])
         self._last_target_update = state.get("last_target_update", 0)
+        self._q_changed = True

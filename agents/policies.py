@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, Normal
 
-from gymlab.vision.encoders import ConvEncoder
+from gymlab.vision.nn.encoders import ConvEncoder
 
 __all__ = ["mlp", "make_encoder", "is_image_space", "CategoricalHead", "GaussianHead", "ActorCritic", "QNetwork"]
 

@@ -24,7 +24,7 @@ from torch import nn
 
 from gymlab.agents.base import Agent
 from gymlab.agents.policies import ActorCritic
-from gymlab.vision.optim import make_optimizer
+from gymlab.vision.nn.optim import make_optimizer
 
 __all__ = ["REINFORCE", "REINFORCEConfig", "discounted_returns"]
 

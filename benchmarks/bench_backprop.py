@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from gymlab.vision.backprop import TwoLayerNet  # noqa: E402
+from gymlab.vision.nn.backprop import TwoLayerNet  # noqa: E402
 
 
 def median_time(fn, repeats: int) -> float:

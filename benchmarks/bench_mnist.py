@@ -130,8 +130,8 @@ def knn_row(args) -> dict:
     from sklearn.neighbors import KNeighborsClassifier
     from threadpoolctl import threadpool_limits
 
-    from gymlab.vision import datasets as D
-    from gymlab.vision.knn import KNearestNeighbor, cross_validate_k
+    from gymlab.vision.data import datasets as D
+    from gymlab.vision.classify.knn import KNearestNeighbor, cross_validate_k
 
     folder = D.fetch(D.SOURCES["mnist"], args.data_root, download=False)
     xtr = D.read_idx(folder / D._IDX[0]).reshape(60_000, -1).astype(np.float32) / 255
@@ -248,9 +248,9 @@ def _bare_steps(name: str, x: torch.Tensor, y: torch.Tensor, steps: int, batch: 
     import torch.nn.functional as F
 
     from gymlab.runners import registry
-    from gymlab.vision import optim
-    from gymlab.vision.backbones import build
-    from gymlab.vision.preprocess import fit_normalization
+    from gymlab.vision.nn import optim
+    from gymlab.vision.nn.backbones import build
+    from gymlab.vision.data.preprocess import fit_normalization
 
     exp = registry.get(name).cls
     cfg = exp.Config()
@@ -273,7 +273,7 @@ def _bare_steps(name: str, x: torch.Tensor, y: torch.Tensor, steps: int, batch: 
 
 
 def throughput_row(args) -> dict:
-    from gymlab.vision import datasets as D
+    from gymlab.vision.data import datasets as D
 
     ds = D.load("mnist", 0, args.data_root, download=False)
     x, y = ds.train.x[:5000], ds.train.y[:5000]
@@ -428,7 +428,7 @@ def main():
     os.environ.setdefault("WANDB_MODE", "disabled")
     if not args.table:
         from gymlab.runners.errors import GymlabError
-        from gymlab.vision import datasets as D
+        from gymlab.vision.data import datasets as D
 
         try:
             D.fetch(D.SOURCES["mnist"], args.data_root, download=False)

@@ -57,8 +57,8 @@ def _best(fn, repeats):
 def knn_rows(quick: bool) -> list[dict]:
     from sklearn.neighbors import KNeighborsClassifier
 
-    from gymlab.vision.datasets import load_digits_split
-    from gymlab.vision.knn import KNearestNeighbor
+    from gymlab.vision.data.datasets import load_digits_split
+    from gymlab.vision.classify.knn import KNearestNeighbor
 
     rows = []
     ds = load_digits_split(0)
@@ -110,10 +110,10 @@ def _bare_loop(name: str, steps: int, seed: int = 0) -> float:
     import torch.nn.functional as F
 
     from gymlab.runners import registry
-    from gymlab.vision import optim
-    from gymlab.vision.backbones import build
-    from gymlab.vision.datasets import load_digits_split
-    from gymlab.vision.preprocess import augment_batch, fit_normalization
+    from gymlab.vision.nn import optim
+    from gymlab.vision.nn.backbones import build
+    from gymlab.vision.data.datasets import load_digits_split
+    from gymlab.vision.data.preprocess import augment_batch, fit_normalization
 
     exp = registry.get(name).cls
     cfg = exp.Config()

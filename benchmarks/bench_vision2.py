@@ -23,11 +23,11 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gymlab.runners.media import markdown_table  # noqa: E402
-from gymlab.vision.backbones import build  # noqa: E402
-from gymlab.vision.boxes import nms  # noqa: E402
-from gymlab.vision.detection import YOLO, decode, yolo_loss  # noqa: E402
-from gymlab.vision.scenes import load_scenes  # noqa: E402
-from gymlab.vision.segmentation import SegNet, max_unpool2d  # noqa: E402
+from gymlab.vision.nn.backbones import build  # noqa: E402
+from gymlab.vision.detect.boxes import nms  # noqa: E402
+from gymlab.vision.detect.detection import YOLO, decode, yolo_loss  # noqa: E402
+from gymlab.vision.data.scenes import load_scenes  # noqa: E402
+from gymlab.vision.detect.segmentation import SegNet, max_unpool2d  # noqa: E402
 
 
 def rate(fn, n_images: int, seconds: float) -> float:

@@ -1,16 +1,19 @@
-"""How the defaults of our A2C and PPO were chosen: random search, then a check on other seeds.
+"""How the defaults of our A2C, PPO and DQN were chosen: random search, then a check on other seeds.
 
 The score of a configuration is the env steps to its first evaluation return >= 475 on CartPole-v1
 (an evaluation every 1024 env steps: 10 deterministic episodes played at once on a vector env; a
-run that never gets there scores twice the cap). Configurations are ranked by the geometric mean over
-seeds. The search used seeds 100-109; the check, against SB3 with the zoo's setting, seeds 200-219;
+run that never gets there scores twice the cap: 100k env steps for A2C and PPO, DQN's budget of 50k
+for DQN, whose exploration schedule spans the budget). Configurations are ranked by the geometric mean
+over seeds; the search stops scoring a configuration once ``--max-fails`` of its seeds have failed
+(the rest then count as failures too). Wall seconds to 475 (training only) are recorded beside the steps. The search used seeds 100-109; the check, against SB3 with the zoo's setting, seeds 200-219;
 the benchmark (bench_rl.py) uses seeds 0-19, which neither touched.
 
     .venv/bin/python benchmarks/tune_rl.py search a2c --configs 30 --seeds 100-109 --out a2c.jsonl
     .venv/bin/python benchmarks/tune_rl.py check a2c --seeds 200-219 --set lr=3e-3 n_envs=16 --out check.jsonl
+    .venv/bin/python benchmarks/tune_rl.py search dqn --configs 40 --seeds 100-109 --max-fails 2 --out dqn.jsonl
 
 ``check`` runs our agent with its defaults (plus ``--set``) and the SB3 peer on the same seeds and
-prints the median same-seed ratio of env steps and a Wilcoxon signed-rank p.
+prints the median same-seed ratios of env steps and wall seconds and a Wilcoxon signed-rank p (steps).
 """
 from __future__ import annotations
 
@@ -30,12 +33,21 @@ import torch  # noqa: E402
 
 from bench_rl import SOLVED, train  # noqa: E402
 
-AGENTS = {"a2c": "actor-critic", "ppo": "ppo"}  # our agent's name in bench_rl; the peer is sb3-<algo>
-CAP = 100_000
+AGENTS = {"a2c": "actor-critic", "ppo": "ppo", "dqn": "dqn"}  # our agent's name in bench_rl; the peer is sb3-<algo>
+CAP = {"a2c": 100_000, "ppo": 100_000, "dqn": 50_000}  # dqn: the zoo's (and bench_rl's) budget
 
 
 def space(algo: str, rng: np.random.Generator) -> dict:
-    """One random configuration (the second A2C search's space; PPO's)."""
+    """One random configuration (the second A2C search's space; PPO's; DQN's)."""
+    if algo == "dqn":  # 256 env steps per iteration, as the zoo's train_freq (and the runner's steps=200 budget)
+        n_envs, h = int(rng.choice([1, 2, 4, 8])), int(rng.choice([64, 128, 256]))
+        return dict(n_envs=n_envs, train_freq=256 // n_envs, gradient_steps=int(rng.choice([16, 32, 64])),
+                    batch_size=int(rng.choice([64, 128, 256])), lr=float(10 ** rng.uniform(-3.3, -2.3)),
+                    target_update_interval=int(rng.choice([10, 512, 1024])),
+                    exploration_fraction=float(rng.choice([0.05, 0.1, 0.16])),
+                    exploration_final_eps=float(rng.choice([0.01, 0.04, 0.1])),
+                    learning_starts=int(rng.choice([0, 500, 1000])), net_arch=[h, h],
+                    double_q=bool(rng.choice([True, False])), gamma=float(rng.choice([0.98, 0.99])))
     if algo == "a2c":
         return dict(n_envs=int(rng.choice([8, 16, 32])), n_steps=int(rng.choice([8, 16, 32, 64])),
                     lr=float(10 ** rng.uniform(-3, -2)), optimizer=str(rng.choice(["rmsprop", "adam"])),
@@ -63,10 +75,11 @@ def vector_eval(agent, n: int = 10, seed: int = 10_000) -> float:
     return float(total.mean())
 
 
-def steps_to_solve(agent: str, seed: int, hp: dict) -> int:
-    """Env steps to the first evaluation >= 475 (bench_rl's loop, evaluated by ``vector_eval``); 2 * CAP if never."""
-    run = train(agent, "CartPole-v1", seed, CAP, 1024, SOLVED, {agent: hp}, evaluator=vector_eval)
-    return run["steps_to_solve"] or 2 * CAP
+def to_solve(agent: str, seed: int, hp: dict, cap: int) -> tuple[int, float | None]:
+    """(env steps, wall seconds) to the first evaluation >= 475 (bench_rl's loop, evaluated by ``vector_eval``);
+    (2 * cap, None) if never."""
+    run = train(agent, "CartPole-v1", seed, cap, 1024, SOLVED, {agent: hp}, evaluator=vector_eval)
+    return run["steps_to_solve"] or 2 * cap, run["seconds_to_solve"]
 
 
 def seeds_arg(text: str) -> list[int]:
@@ -81,11 +94,12 @@ def main(argv=None):
     p.add_argument("--configs", type=int, default=30, help="search: how many random configurations")
     p.add_argument("--seeds", type=seeds_arg, default=seeds_arg("100-109"), help="a range, e.g. 100-109")
     p.add_argument("--search-seed", type=int, default=0)
+    p.add_argument("--max-fails", type=int, default=None, help="search: stop a configuration after this many failures")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="check: overrides of our defaults")
     p.add_argument("--out", default=None, help="append one JSON line per configuration (search) or run (check)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    ours = AGENTS[args.algo]
+    ours, cap = AGENTS[args.algo], CAP[args.algo]
 
     def emit(record):
         print(json.dumps(record), flush=True)
@@ -97,22 +111,32 @@ def main(argv=None):
         rng = np.random.default_rng(args.search_seed)
         for _ in range(args.configs):
             hp = space(args.algo, rng)
-            steps = [steps_to_solve(ours, s, hp) for s in args.seeds]
-            emit({"hp": hp, "steps": steps, "gmean": float(np.exp(np.mean(np.log(steps)))),
+            steps, secs = [], []
+            for s in args.seeds:
+                if args.max_fails is not None and steps.count(2 * cap) >= args.max_fails:
+                    steps.append(2 * cap), secs.append(None)
+                    continue
+                n, t = to_solve(ours, s, hp, cap)
+                steps.append(n), secs.append(t)
+            emit({"hp": hp, "steps": steps, "seconds": secs, "gmean": float(np.exp(np.mean(np.log(steps)))),
                   "median": float(np.median(steps))})
         return
     from scipy.stats import wilcoxon
 
     hp = {k: json.loads(v) if v[:1] in "[{0123456789-tf." else v for k, v in (s.split("=", 1) for s in args.set)}
-    mine, peer = [], []
+    mine, peer, tm, tp = [], [], [], []
     for s in args.seeds:
-        mine.append(steps_to_solve(ours, s, hp))
-        peer.append(steps_to_solve(f"sb3-{args.algo}", s, {}))
-        emit({"seed": s, "ours": mine[-1], "sb3": peer[-1]})
+        (n, t), (n_sb3, t_sb3) = to_solve(ours, s, hp, cap), to_solve(f"sb3-{args.algo}", s, {}, cap)
+        mine.append(n), peer.append(n_sb3), tm.append(t), tp.append(t_sb3)
+        emit({"seed": s, "ours": n, "sb3": n_sb3, "ours_s": t, "sb3_s": t_sb3})
     ratio = np.median(np.array(mine) / np.array(peer))
+    both = [(a, b) for a, b in zip(tm, tp) if a is not None and b is not None]
+    t_ratio = np.median([a / b for a, b in both]) if both else float("nan")
     pval = wilcoxon(mine, peer).pvalue if len(mine) >= 6 else float("nan")
-    print(f"{args.algo} {hp or '(defaults)'}: median env steps {np.median(mine):.0f} vs SB3 {np.median(peer):.0f}; "
-          f"median same-seed ratio x{ratio:.2f}; Wilcoxon p = {pval:.3f} over {len(mine)} seeds")
+    print(f"{args.algo} {hp or '(defaults)'}: solved {sum(n < 2 * cap for n in mine)}/{len(mine)} vs SB3 "
+          f"{sum(n < 2 * cap for n in peer)}/{len(peer)}; median env steps {np.median(mine):.0f} vs SB3 "
+          f"{np.median(peer):.0f}; median same-seed ratio x{ratio:.2f} (Wilcoxon p = {pval:.3f}), wall seconds "
+          f"x{t_ratio:.2f} over {len(both)} seeds both solved")
 
 
 if __name__ == "__main__":

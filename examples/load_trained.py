@@ -21,7 +21,7 @@ from gymlab.runners import registry
 
 
 def classify(model) -> float:
-    from gymlab.vision.datasets import load_digits_split
+    from gymlab.vision.data.datasets import load_digits_split
 
     test = load_digits_split(model.run_config.seed).test  # the run's own test split (raw images)
     with torch.no_grad():

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 import gymlab
 from gymlab.runners.config import RunConfig
 from gymlab.runners.experiment import Experiment
-from gymlab.vision.datasets import load_digits_split
-from gymlab.vision.preprocess import fit_normalization
+from gymlab.vision.data.datasets import load_digits_split
+from gymlab.vision.data.preprocess import fit_normalization
 
 
 @dataclass

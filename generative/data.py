@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gymlab.vision.datasets import Dataset, Split, load_digits_split
-from gymlab.vision.datasets import load as vision_load
+from gymlab.vision.data.datasets import Dataset, Split, load_digits_split
+from gymlab.vision.data.datasets import load as vision_load
 
 DATA = ("digits", "digits-gray", "mnist", "mnist-dynamic", "cifar10")
 TEST_BINARIZATION_SEED = 0  # the fixed binarization of the MNIST test set (mnist-dynamic)

@@ -36,7 +36,7 @@ def feature_classifier(in_channels: int = 1, image_size: int = 8, num_classes: i
     """A small VGG-style backbone of ``vision`` (one 3x3 conv per stage, widths 32-64-64, then FC-ReLU-FC);
     the FID's features are its penultimate activations (the 128 ReLU units before the last FC layer, as
     FID takes Inception's pre-logit layer)."""
-    from gymlab.vision.backbones import build
+    from gymlab.vision.nn.backbones import build
 
     return build("vgg", in_channels=in_channels, image_size=max(image_size, 8), num_classes=num_classes,
                  widths=(32, 64, 64), convs=(1, 1, 1), hidden=128, dropout=0.25)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from gymlab.vision.layers import inference
+from gymlab.vision.nn.layers import inference
 
 
 def sample(model, n: int, shape: tuple[int, int, int], levels: int, y: torch.Tensor | None = None,

@@ -24,7 +24,7 @@ import torch
 
 from gymlab.generative import metrics
 from gymlab.generative.gan import discriminator_loss, generator_loss
-from gymlab.vision.batching import batch_indices
+from gymlab.vision.data.batching import batch_indices
 
 Loss = Callable[[torch.nn.Module, torch.Tensor, "torch.Tensor | None"], "tuple[torch.Tensor, dict]"]
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from gymlab.runners.errors import FileSystemError, GymlabError
-from gymlab.vision.safe_load import UnsafeCheckpointError, check_plain, load_checkpoint
+from gymlab.vision.data.safe_load import UnsafeCheckpointError, check_plain, load_checkpoint
 
 # Config keys that say how long, where and how visibly a run goes, not what it trains: a resume may
 # change them, and they are left out of the fingerprint.

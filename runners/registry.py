@@ -175,6 +175,16 @@ def _load_entry_point(ep) -> None:
 
 
 # ------------------------------------------------------------------------------------------ lookup
+def _import_builtin() -> None:
+    """Import every module of runners.experiments, in every pillar folder (names with a leading
+    underscore are shared parts, imported by the modules that use them)."""
+    import gymlab.runners.experiments as pkg
+
+    for mod in sorted(pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."), key=lambda m: m.name):
+        if not mod.name.rsplit(".", 1)[-1].startswith("_"):
+            importlib.import_module(mod.name)
+
+
 def _load_all() -> None:
     """Import every module in runners.experiments, the plugins and the entry points, so that their
     @register calls run."""
@@ -183,11 +193,7 @@ def _load_all() -> None:
     if _loaded:
         return
     _loaded = True
-    import gymlab.runners.experiments as pkg
-
-    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if not mod.name.startswith("_"):
-            importlib.import_module(f"gymlab.runners.experiments.{mod.name}")
+    _import_builtin()
     for ep in _entry_points():
         _load_entry_point(ep)
 
@@ -280,11 +286,7 @@ def _read_index() -> dict | None:
 
 def build_index() -> dict:
     """The index of the built-in experiments, from the real registry (imports every module)."""
-    import gymlab.runners.experiments as pkg
-
-    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if not mod.name.startswith("_"):
-            importlib.import_module(f"gymlab.runners.experiments.{mod.name}")
+    _import_builtin()
     builtin = {n: s for n, s in _REGISTRY.items() if s.module.startswith("gymlab.runners.experiments.")}
     return {"sources": sources_digest(), "experiments": {n: index_entry(builtin[n]) for n in sorted(builtin)}}
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from gymlab.runners.config import RunConfig
 from gymlab.runners.experiment import Experiment, replay_schedule
-from gymlab.vision.batching import batch_indices  # noqa: F401  (re-exported: the one seeded shuffle)
+from gymlab.vision.data.batching import batch_indices  # noqa: F401  (re-exported: the one seeded shuffle)
 from gymlab.runners.errors import GymlabError
 
 

@@ -4,8 +4,8 @@ import pytest
 
 from gymlab.runners.config import build
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.experiments.deep_rl import ActorCriticExperiment, DQNExperiment, PPOExperiment
-from gymlab.runners.experiments.sb3 import SB3A2C, SB3DQN, SB3PPO
+from gymlab.runners.experiments.rl.deep_rl import ActorCriticExperiment, DQNExperiment, PPOExperiment
+from gymlab.runners.experiments.rl.sb3 import SB3A2C, SB3DQN, SB3PPO
 
 
 @pytest.mark.parametrize("ours", [PPOExperiment, ActorCriticExperiment, DQNExperiment], ids=lambda c: c.__name__)

@@ -5,7 +5,7 @@ import torch
 
 import gymlab.generative.data as gdata
 from gymlab.runners.loop import run
-from gymlab.vision.datasets import Dataset, Split
+from gymlab.vision.data.datasets import Dataset, Split
 
 
 def fake(name, seed=0, **kw):

@@ -46,7 +46,7 @@ def test_independent_bernoulli_fit_is_the_closed_form():
 def test_binarized_digits_follow_the_issue_threshold():
     from sklearn.datasets import load_digits
 
-    from gymlab.vision.datasets import load_digits_split
+    from gymlab.vision.data.datasets import load_digits_split
 
     raw = load_digits_split(0)
     data = load("digits", seed=0)

@@ -8,7 +8,7 @@ from gymlab.generative.metrics import categorical_nll
 from gymlab.generative.pixelcnn import PixelCNN
 from gymlab.generative.training import autoregressive_loss, fit, fit_gan, vae_loss
 from gymlab.generative.vae import VAE
-from gymlab.vision.batching import batch_indices
+from gymlab.vision.data.batching import batch_indices
 
 
 def _digits():

@@ -9,7 +9,7 @@ from torch import nn
 
 from gymlab.runners.config import RunConfig
 from gymlab.runners.registry import register
-from gymlab.vision.datasets import load_digits_split, standardize
+from gymlab.vision.data.datasets import load_digits_split, standardize
 
 
 @dataclass

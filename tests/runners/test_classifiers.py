@@ -16,8 +16,8 @@ def _run(name, tmp_path, *extra):
 def test_knn_digits_accuracy_and_cross_validated_k(tmp_path):
     s = _run("knn", tmp_path)
     assert s["eval/accuracy"] >= 0.97
-    from gymlab.vision.datasets import load_digits_split
-    from gymlab.vision.knn import cross_validate_k
+    from gymlab.vision.data.datasets import load_digits_split
+    from gymlab.vision.classify.knn import cross_validate_k
 
     ds = load_digits_split(0)
     k, _ = cross_validate_k(ds.train.x, ds.train.y, [1, 3, 5, 8, 10, 12, 15, 20, 50, 100], 5, "l2", seed=0)
@@ -64,7 +64,7 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
 
 
 def test_standard_datasets_through_the_runner(tmp_path, monkeypatch):
-    from gymlab.vision import datasets as D
+    from gymlab.vision.data import datasets as D
 
     monkeypatch.setenv("GYMLAB_DATA", str(tmp_path / "empty"))
     with pytest.raises(GymlabError, match="train-images-idx3-ubyte.gz"):

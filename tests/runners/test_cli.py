@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from gymlab.vision.safe_load import load_checkpoint
+from gymlab.vision.data.safe_load import load_checkpoint
 
 ENV = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
 

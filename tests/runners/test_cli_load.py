@@ -54,7 +54,7 @@ def test_load_a_cli_trained_classifier_takes_raw_images(tmp_path):
     assert isinstance(model, torch.nn.Module) and not model.training
     assert model.run_config.data == "digits" and model.experiment == "mlp"
 
-    from gymlab.vision.datasets import load_digits_split
+    from gymlab.vision.data.datasets import load_digits_split
 
     test = load_digits_split(model.run_config.seed).test  # raw images in [0, 1], as the run split them
     with torch.no_grad():
@@ -70,7 +70,7 @@ def test_load_a_cli_trained_linear_classifier(tmp_path):
     model = gymlab.load(tmp_path / "sm")
     assert isinstance(model, torch.nn.Module) and not model.training
 
-    from gymlab.vision.datasets import load_digits_split
+    from gymlab.vision.data.datasets import load_digits_split
 
     test = load_digits_split(model.run_config.seed).test
     with torch.no_grad():

@@ -101,7 +101,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
 
 
 def test_second_ctrl_c_never_claims_an_unwritten_checkpoint(tmp_path, monkeypatch):
-    from gymlab.runners.experiments.linear import Softmax
+    from gymlab.runners.experiments.vision.linear import Softmax
 
     original = Softmax.train_step
 
@@ -307,7 +307,7 @@ def test_unwritable_folder_is_found_before_training(tmp_path, monkeypatch):
     import gymlab.runners.run_folder as rf
 
     trained = []
-    from gymlab.runners.experiments.linear import Softmax
+    from gymlab.runners.experiments.vision.linear import Softmax
 
     monkeypatch.setattr(Softmax, "train_step", lambda self: trained.append(1) or {})
     real_open = open

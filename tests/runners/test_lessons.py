@@ -6,7 +6,7 @@ import torch
 
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.loop import resume, run
-from gymlab.vision.safe_load import load_checkpoint
+from gymlab.vision.data.safe_load import load_checkpoint
 
 BASE = ["logger.mode=disabled", "progress=false"]
 

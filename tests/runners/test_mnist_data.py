@@ -5,7 +5,7 @@ import pytest
 
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.loop import run
-from gymlab.vision import datasets as D
+from gymlab.vision.data import datasets as D
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def test_epoch_and_seconds_budgets(tmp_path):
 
 def test_sigint_then_resume_equals_uninterrupted(tmp_path, monkeypatch):
     """A real SIGINT half-way: checkpoint, clean stop; resume ends with the same weights and metrics."""
-    from gymlab.runners.experiments.linear import Softmax
+    from gymlab.runners.experiments.vision.linear import Softmax
 
     ref = run("softmax", [*BASE, "steps=300", f"run_dir={tmp_path / 'ref'}"], quiet=True)
     original = Softmax.train_step

@@ -145,7 +145,7 @@ def test_sb3_checkpoint_is_plain_data_and_resumes_exactly(tmp_path):
 
 
 def test_planted_cifar_batch_never_runs_even_without_verify(tmp_path):
-    from gymlab.vision.datasets import SOURCES, load_cifar10
+    from gymlab.vision.data.datasets import SOURCES, load_cifar10
 
     marker = tmp_path / "marker"
     folder = tmp_path / "cifar10" / "cifar-10-batches-py"
@@ -159,7 +159,7 @@ def test_planted_cifar_batch_never_runs_even_without_verify(tmp_path):
 
 
 def test_a_real_cifar_batch_still_reads(tmp_path):
-    from gymlab.vision.datasets import read_cifar_batch, write_cifar_batch
+    from gymlab.vision.data.datasets import read_cifar_batch, write_cifar_batch
 
     x = np.random.default_rng(0).integers(0, 256, (5, 3, 32, 32), dtype=np.uint8)
     write_cifar_batch(tmp_path / "b", x, [1, 2, 3, 4, 5])
@@ -168,7 +168,7 @@ def test_a_real_cifar_batch_still_reads(tmp_path):
 
 
 def test_truncated_gzip_is_a_value_error_naming_the_file(tmp_path):
-    from gymlab.vision.datasets import read_idx, write_idx
+    from gymlab.vision.data.datasets import read_idx, write_idx
 
     write_idx(tmp_path / "x.gz", np.arange(2000, dtype=np.uint8).reshape(20, 100))
     data = (tmp_path / "x.gz").read_bytes()
@@ -199,7 +199,7 @@ def test_convert_rewrites_a_trusted_old_agent_file(tmp_path):
 
 
 def test_malformed_npz_is_a_value_error_naming_the_file(tmp_path):
-    from gymlab.vision.folders import load_npz
+    from gymlab.vision.data.folders import load_npz
 
     np.savez(tmp_path / "ok.npz", x=np.zeros((4, 8, 8), np.uint8), y=np.arange(4) % 2)
     data = (tmp_path / "ok.npz").read_bytes()
@@ -220,7 +220,7 @@ def test_env_state_as_data_resumes_every_agent_exactly(make):
     from gymlab.agents.reinforce import REINFORCE
     import gymlab.envs.catch  # noqa: F401  (registers gymlab/Catch-v0)
     from gymlab.envs.pixels import pixel_env
-    from gymlab.vision.safe_load import check_plain, load_checkpoint
+    from gymlab.vision.data.safe_load import check_plain, load_checkpoint
 
     def fresh(seed):
         torch.manual_seed(0)

@@ -7,10 +7,10 @@ import torch
 
 from gymlab.runners import registry, sanity
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.experiments.linear import LinearConfig, Softmax
+from gymlab.runners.experiments.vision.linear import LinearConfig, Softmax
 from gymlab.runners.loop import run
-from gymlab.vision import linear
-from gymlab.vision.datasets import load_digits_split, standardize
+from gymlab.vision.classify import linear
+from gymlab.vision.data.datasets import load_digits_split, standardize
 
 
 @pytest.fixture(scope="module")

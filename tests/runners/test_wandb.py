@@ -58,7 +58,7 @@ def test_offline_run_holds_history_config_identity_axes_console_and_artifact(tmp
 def test_resume_continues_the_same_wandb_run(tmp_path, monkeypatch):
     """A SIGINT at step 30, then `resume`: two offline segments of ONE W&B run, the second marked resumed,
     its history going on from the checkpoint's step; media at every 2nd evaluation (logger.media_every)."""
-    from gymlab.runners.experiments.linear import Softmax
+    from gymlab.runners.experiments.vision.linear import Softmax
 
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
     original = Softmax.train_step

@@ -12,7 +12,7 @@ import torch
 
 from gymlab.generative import data as gdata
 from gymlab.generative import metrics
-from gymlab.vision.batching import batch_indices
+from gymlab.vision.data.batching import batch_indices
 from gymlab.runners.config import RunConfig
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.media import Curve

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from gymlab.runners.config import RunConfig
 from gymlab.runners.registry import register
-from gymlab.vision.mlp import ACTIVATIONS, MLP
+from gymlab.vision.classify.mlp import ACTIVATIONS, MLP
 from gymlab.runners.experiments.lessons.race import split_list, layer_stats, Race, raw_model
 
 

@@ -15,7 +15,7 @@ from gymlab.runners.config import RunConfig
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.registry import register
 from gymlab.runners.experiment import Experiment
-from gymlab.vision.mlp import MLP
+from gymlab.vision.classify.mlp import MLP
 from gymlab.runners.experiments.lessons.race import Digits, digits, weight_params, accuracy
 
 

@@ -11,7 +11,7 @@ import torch
 from gymlab.runners.config import RunConfig
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.registry import register
-from gymlab.vision.mlp import INITS, MLP
+from gymlab.vision.classify.mlp import INITS, MLP
 from gymlab.runners.experiments.lessons.race import split_list, layer_stats, Race, raw_model
 
 

@@ -11,8 +11,8 @@ import torch
 
 from gymlab.runners.config import RunConfig
 from gymlab.runners.registry import register
-from gymlab.vision.mlp import MLP
-from gymlab.vision.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
+from gymlab.vision.classify.mlp import MLP
+from gymlab.vision.nn.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 from gymlab.runners.experiments.lessons.race import split_list, Race
 
 

@@ -14,12 +14,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from gymlab.runners.errors import GymlabError
-from gymlab.vision.batching import batch_indices
+from gymlab.vision.data.batching import batch_indices
 from gymlab.runners.experiment import Experiment
-from gymlab.vision.datasets import load_digits_split, standardize
-from gymlab.vision.layers import inference
-from gymlab.vision.mlp import MLP
-from gymlab.vision.regularizers import random_crop
+from gymlab.vision.data.datasets import load_digits_split, standardize
+from gymlab.vision.nn.layers import inference
+from gymlab.vision.classify.mlp import MLP
+from gymlab.vision.nn.regularizers import random_crop
 
 
 

@@ -13,8 +13,8 @@ from torch import nn
 from gymlab.runners.config import RunConfig
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.registry import register
-from gymlab.vision.mlp import MLP
-from gymlab.vision.regularizers import DropConnectLinear, apply_max_norm_
+from gymlab.vision.classify.mlp import MLP
+from gymlab.vision.nn.regularizers import DropConnectLinear, apply_max_norm_
 from gymlab.runners.experiments.lessons.race import split_list, weight_params, accuracy, data_loss, Race
 
 

@@ -1,0 +1,1 @@
+"""Vision experiments: classifiers, detection, segmentation, captioning, model understanding, efficient inference."""

@@ -1,0 +1,32 @@
+"""FGSM against the analytic input gradient of a linear model; attack and adversarial training on digits."""
+import torch
+import torch.nn.functional as F
+
+from gymlab.runners.loop import run
+from gymlab.vision.understand.adversarial import accuracy_vs_epsilon, adversarial_loss, fgsm
+
+
+def test_fgsm_equals_analytic_sign_gradient():
+    g = torch.Generator().manual_seed(0)
+    lin = torch.nn.Linear(16, 4)
+    x, y = torch.rand(10, 16, generator=g), torch.randint(0, 4, (10,), generator=g)
+    # d/dx mean CE = W^T (softmax(Wx + b) - onehot(y)) / N
+    p = torch.softmax(lin(x), 1).detach()
+    grad = (p - F.one_hot(y, 4)) @ lin.weight.detach() / len(y)
+    want = (x + 0.1 * grad.sign()).clamp(0, 1)
+    assert torch.equal(fgsm(lin, x, y, 0.1), want)
+    assert torch.equal(fgsm(lin, x, y, 0.0), x)
+    assert (fgsm(lin, x, y, 0.1) - x).abs().max() <= 0.1 + 1e-7
+    # the attack raises the loss; the adversarial loss mixes both halves
+    assert F.cross_entropy(lin(fgsm(lin, x, y, 0.05)), y) > F.cross_entropy(lin(x), y)
+    mix = adversarial_loss(lin, x, y, 0.1, alpha=0.25)
+    assert torch.allclose(mix, 0.25 * F.cross_entropy(lin(x), y) + 0.75 * F.cross_entropy(lin(want), y))
+    curve = accuracy_vs_epsilon(lin, x, y, [0.0, 0.5])
+    assert curve[1] <= curve[0]
+
+
+def test_fgsm_cuts_accuracy_and_adversarial_training_recovers(tmp_path):
+    s = run("fgsm", ["logger.mode=disabled", "progress=false", f"out={tmp_path}"], quiet=True)
+    assert s["eval/accuracy"] >= 0.95
+    assert s["eval/accuracy"] - s["eval/fgsm_accuracy"] >= 0.30, s
+    assert s["eval/recovered"] >= 0.5, s

@@ -1,0 +1,1 @@
+"""Image classifiers: k-nearest neighbours, linear (softmax, SVM), the MLP, transfer learning."""

@@ -1,0 +1,1 @@
+"""Tasks on digit scenes: boxes and mAP, single-shot detection, semantic segmentation, captioning."""

@@ -1,0 +1,1 @@
+"""Efficient inference: pruning, weight sharing, int8 quantisation, and architecture complexity."""
