@@ -2,13 +2,19 @@
 
 Every experiment's ``Config`` derives from :class:`RunConfig`, which holds what the runner owns
 (seed, device, budget, evaluation cadence, logger); the experiment adds its own fields and may
-change the defaults of these.
+change the defaults of these. Shared groups are nested dataclasses (``group(OptimConfig, lr=0.05)``):
+``optim.name``, ``optim.lr``, ``data.name``, ``agent.n_envs``. Shorter spellings keep working:
+
+    lr=0.1          a key no field has, found in exactly one group      -> optim.lr=0.1
+    data=mnist      a group given a plain value                        -> data.name=mnist
+    optimizer=adam  a name in ALIASES (or the config's own ``aliases``) -> optim.name=adam
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Literal, Optional
 
 import yaml
 from omegaconf import OmegaConf
@@ -26,6 +32,34 @@ class LoggerConfig:
     job_type: Optional[str] = None  # train | eval | compare | sweep; None: train
     media_every: int = 0  # media at every k-th evaluation too (0: only at the end of the run)
     artifacts: bool = True  # the checkpoints as a W&B model artifact (aliases latest, best)
+
+
+@dataclass
+class OptimConfig:
+    name: Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"] = "adam"  # the update rule
+    lr: float = 1e-3  # learning rate
+    momentum: float = 0.9  # momentum and nesterov only
+    weight_decay: float = 0.0  # L2 penalty on the weights (torch.optim's weight_decay)
+    schedule: Literal["none", "step", "plateau"] = "none"  # step: lr *= gamma every step_size epochs; plateau: lr /= 10
+    step_size: int = 10  # schedule=step: epochs between decays
+    gamma: float = 0.1  # schedule=step: the decay factor
+    patience: int = 2  # schedule=plateau: epochs without a better validation loss before a decay
+
+
+@dataclass
+class DataConfig:
+    name: str = "digits"  # digits | mnist | fashion-mnist | cifar10 | a folder with a subfolder per class | an .npz
+    root: Optional[str] = None  # cache folder for mnist/fashion-mnist/cifar10 (default $GYMLAB_DATA)
+    max_train: int = 0  # use only the first N training images (0: all)
+
+
+def group(cls, **defaults):
+    """A nested config group with its own defaults: ``optim: OptimConfig = group(OptimConfig, lr=0.05)``."""
+    return field(default_factory=functools.partial(cls, **defaults), metadata={"group": cls})
+
+
+# Old or familiar key names -> their dotted keys (the README's commands keep working).
+ALIASES = {"optimizer": "optim.name", "data_root": "data.root"}
 
 
 @dataclass
@@ -48,16 +82,36 @@ class RunConfig:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
 
 
+def group_class(f: dataclasses.Field):
+    """The dataclass of a nested group field (``logger``, ``optim``, ...), or None for a plain field."""
+    if "group" in f.metadata:
+        return f.metadata["group"]
+    t = f.default_factory if f.default_factory is not dataclasses.MISSING else None
+    return t if t is not None and isinstance(t, type) and dataclasses.is_dataclass(t) else None
+
+
 def flat_keys(cfg_cls) -> list[str]:
     """All valid dotted keys of a config dataclass."""
     keys = []
     for f in dataclasses.fields(cfg_cls):
-        t = f.default_factory if f.default_factory is not dataclasses.MISSING else None
-        if t is not None and dataclasses.is_dataclass(t):
-            keys += [f"{f.name}.{k}" for k in flat_keys(t)]
-        else:
-            keys.append(f.name)
+        g = group_class(f)
+        keys += [f"{f.name}.{k}" for k in flat_keys(g)] if g is not None else [f.name]
     return keys
+
+
+def resolve_key(cfg_cls, key: str, value: str = "") -> str:
+    """The dotted key that ``key`` stands for (itself when valid; see the module docstring)."""
+    valid = flat_keys(cfg_cls)
+    if key in valid:
+        return key
+    own = getattr(cfg_cls, "aliases", {})
+    for table in (own, ALIASES):
+        if table.get(key) in valid:
+            return table[key]
+    if f"{key}.name" in valid and not value.lstrip().startswith("{"):
+        return f"{key}.name"  # data=mnist
+    inside = [k for k in valid if "." in k and k.split(".", 1)[1] == key and not k.startswith("logger.")]
+    return inside[0] if len(inside) == 1 else key
 
 
 def parse_overrides(items: list[str]) -> list[str]:
@@ -79,14 +133,13 @@ def build(cfg_cls, overrides: list[str] = (), base: Optional[dict] = None):
     schema = OmegaConf.structured(cfg_cls)
     try:
         if base is not None:
-            schema = OmegaConf.merge(schema, base)
+            schema = OmegaConf.merge(schema, _nest_flat(cfg_cls, base))
     except OmegaConfBaseException as e:
         raise GymlabError(f"saved config does not fit {cfg_cls.__name__}: {_one_line(e)}") from None
-    aliases = getattr(cfg_cls, "aliases", {})  # another name for a key (e.g. SB3's learning_rate for lr)
     for item in overrides:
         key, value = item.split("=", 1)
-        if key not in valid and aliases.get(key) in valid:
-            key = aliases[key]
+        if key not in valid:  # lr -> optim.lr, data=mnist -> data.name, SB3's learning_rate -> lr (module docstring)
+            key = resolve_key(cfg_cls, key, value)
             item = f"{key}={value}"
         if key not in valid:
             import difflib
@@ -116,6 +169,23 @@ def build(cfg_cls, overrides: list[str] = (), base: Optional[dict] = None):
     return cfg
 
 
+def _nest_flat(cfg_cls, saved: dict) -> dict:
+    """A saved config written before a key moved into a group (``lr`` at the top): nested as it is now."""
+    names = {f.name for f in dataclasses.fields(cfg_cls)}
+    out: dict = {}
+    for key, value in dict(saved).items():
+        if key in names and (isinstance(value, dict) or f"{key}.name" not in flat_keys(cfg_cls)):
+            out.setdefault(key, {}).update(value) if isinstance(value, dict) else out.__setitem__(key, value)
+            continue
+        target = resolve_key(cfg_cls, key, str(value))
+        head, _, rest = target.partition(".")
+        if rest and head in names:
+            out.setdefault(head, {})[rest] = value
+        else:
+            out[key] = value  # unknown: OmegaConf names it
+    return out
+
+
 # The valid range of common numeric keys, wherever a config has them: (low, high, description).
 # A config field may declare its own with ``field(metadata={"range": (low, high, description)})``.
 RANGES = {
@@ -140,18 +210,21 @@ RANGES = {
 }
 
 
-def check_ranges(cfg) -> None:
+def check_ranges(cfg, prefix: str = "") -> None:
     """One-line GymlabError naming the first numeric key outside its valid range (RANGES or field metadata)."""
     for f in dataclasses.fields(cfg):
         rng = f.metadata.get("range") or RANGES.get(f.name)
         v = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(v):
+            check_ranges(v, f"{prefix}{f.name}.")
+            continue
         if rng is None or v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
             continue
         low, high, what = rng
         if (low is not None and v < low) or (high is not None and v > high) or v != v:
             if f.name == "steps" and getattr(cfg, "epochs", None) is not None:
                 continue  # an epochs budget replaces steps
-            raise GymlabError(f"bad value for {f.name!r}: {v}; it must be {what}")
+            raise GymlabError(f"bad value for {prefix + f.name!r}: {v}; it must be {what}")
 
 
 def _choices_of(cfg_cls, key: str) -> tuple | None:
@@ -161,7 +234,7 @@ def _choices_of(cfg_cls, key: str) -> tuple | None:
     cls = cfg_cls
     parts = key.split(".")
     for part in parts[:-1]:
-        cls = {f.name: f for f in dataclasses.fields(cls)}[part].default_factory
+        cls = group_class({f.name: f for f in dataclasses.fields(cls)}[part])
     hint = typing.get_type_hints(cls).get(parts[-1])
     if typing.get_origin(hint) is typing.Union:  # Optional[Literal[...]]
         hint = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
@@ -172,8 +245,7 @@ def _type_of(cfg_cls, key: str) -> str:
     cls = cfg_cls
     parts = key.split(".")
     for part in parts[:-1]:
-        f = {f.name: f for f in dataclasses.fields(cls)}[part]
-        cls = f.default_factory
+        cls = group_class({f.name: f for f in dataclasses.fields(cls)}[part])
     f = {f.name: f for f in dataclasses.fields(cls)}[parts[-1]]
     t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
     return f"a valid {t}"
@@ -221,8 +293,8 @@ def field_help(cfg_cls, prefix: str = "") -> dict[str, str]:
             elif tok.type == tokenize.COMMENT and tok.start[0] in line_key:
                 out[prefix + line_key[tok.start[0]]] = tok.string.lstrip("#").strip()
     for f in dataclasses.fields(cfg_cls):
-        if f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.default_factory):
-            out.update(field_help(f.default_factory, f"{prefix}{f.name}."))
+        if group_class(f) is not None:
+            out.update(field_help(group_class(f), f"{prefix}{f.name}."))
     return out
 
 

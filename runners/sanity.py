@@ -226,13 +226,14 @@ def check(sm, lr: Optional[float] = None, settings: Settings = Settings()) -> di
 
 
 def run_sanity(exp, cfg) -> dict:
-    """The runner's entry point: the checks on ``exp.sanity_model()`` at ``cfg.lr`` (when it has one)."""
+    """The runner's entry point: the checks on ``exp.sanity_model()`` at the config's learning rate
+    (``lr``, or ``optim.lr``, when it has one)."""
     if not hasattr(exp, "sanity_model"):
         raise GymlabError(f"sanity=true needs the experiment {type(exp).__name__} to offer sanity_model() "
                           "-> (model, loss_fn, x_train, y_train, kind); see runners/sanity.py")
     try:
         sm = as_sanity_model(exp.sanity_model())
-        lr = getattr(cfg, "lr", None)
+        lr = getattr(cfg, "lr", None) if hasattr(cfg, "lr") else getattr(getattr(cfg, "optim", None), "lr", None)
         return check(sm, lr=float(lr) if isinstance(lr, (int, float)) else None,
                      settings=Settings(seed=int(getattr(cfg, "seed", 0))))
     except (TypeError, ValueError) as e:

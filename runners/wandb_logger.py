@@ -113,6 +113,7 @@ def run_identity(name: str, spec, cfg, run_dir, *, resuming: bool = False) -> di
     digest = hashlib.sha1(json.dumps(same, sort_keys=True, default=str).encode()).hexdigest()[:6]
     p = pillar(spec)
     data = getattr(cfg, "env", None) or getattr(cfg, "data", None) or spec.data
+    data = getattr(data, "name", data)  # a data group (data.name)
     tags = list(dict.fromkeys([p, name, str(data), *map(str, cfg.logger.tags)]))
     return dict(id=run_id, resume="allow" if resuming else None, name=f"{name}-{run_id}-s{cfg.seed}",
                 group=cfg.logger.group or f"{name}-{digest}", tags=tags,
