@@ -38,6 +38,8 @@ from typing import Optional
 import numpy as np
 import torch
 
+from gymlab.vision.data.splits import load_digits, train_test_split
+
 from gymlab.vision.data.safe_load import load_pickle
 
 
@@ -64,23 +66,18 @@ class Dataset:
 
 
 def load_digits_split(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2) -> Dataset:
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x = (d.images / 16.0).astype(np.float32)[:, None]  # (1797, 1, 8, 8) in [0, 1]
-    return stratified_splits(x, d.target.astype(np.int64), seed, "digits", 10, val_fraction, test_fraction)
+    images, target = load_digits()
+    x = (images / 16.0).astype(np.float32)[:, None]  # (1797, 1, 8, 8) in [0, 1]
+    return stratified_splits(x, target.astype(np.int64), seed, "digits", 10, val_fraction, test_fraction)
 
 
 def stratified_splits(x: np.ndarray, y: np.ndarray, seed: int, name: str, num_classes: int,
                       val_fraction: float = 0.2, test_fraction: float = 0.2) -> Dataset:
     """Train/val/test splits of one labelled set (float32 images in [0, 1], int64 labels), stratified by
     class and fixed by the seed: the test split first, then the validation split from the rest."""
-    from sklearn.model_selection import train_test_split
-
     idx = np.arange(len(y))
-    rest, test = train_test_split(idx, test_size=test_fraction, stratify=y, random_state=seed)
-    train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction), stratify=y[rest],
-                                  random_state=seed)
+    rest, test = train_test_split(idx, test_size=test_fraction, stratify=y, seed=seed)
+    train, val = train_test_split(rest, test_size=val_fraction / (1 - test_fraction), stratify=y[rest], seed=seed)
 
     def split(i):
         return Split(torch.from_numpy(x[i]), torch.from_numpy(y[i]))
@@ -326,13 +323,11 @@ def write_cifar_batch(path, images: np.ndarray, labels) -> None:
 def _holdout(x: np.ndarray, y: np.ndarray, xte: np.ndarray, yte: np.ndarray, seed: int, val_fraction: float,
              name: str, num_classes: int) -> Dataset:
     """A stratified validation split (by seed) from the official training set; the test set as published."""
-    from sklearn.model_selection import train_test_split
-
     idx = np.arange(len(y))
     try:
-        tr, va = train_test_split(idx, test_size=val_fraction, stratify=y, random_state=seed)
+        tr, va = train_test_split(idx, test_size=val_fraction, stratify=y, seed=seed)
     except ValueError:  # too few images per class to stratify (tiny test files): a plain random split
-        tr, va = train_test_split(idx, test_size=val_fraction, random_state=seed)
+        tr, va = train_test_split(idx, test_size=val_fraction, seed=seed)
 
     def split(xs, ys):
         return Split(torch.from_numpy(xs.astype(np.float32) / 255.0), torch.from_numpy(ys.astype(np.int64)))

@@ -206,13 +206,13 @@ def _as_dataset(x: np.ndarray, y: np.ndarray, seed: int, name: str, num_classes:
 
 def _with_test(x, y, xte, yte, seed: int, name: str, num_classes: int, val_fraction: float = 0.2) -> Dataset:
     """The given test split; a stratified ``val_fraction`` of the training images (by seed) for validation."""
-    from sklearn.model_selection import train_test_split
+    from gymlab.vision.data.splits import train_test_split
 
     idx = np.arange(len(y))
     try:
-        tr, va = train_test_split(idx, test_size=val_fraction, stratify=y, random_state=seed)
+        tr, va = train_test_split(idx, test_size=val_fraction, stratify=y, seed=seed)
     except ValueError:  # fewer than two images in some class: a plain random split
-        tr, va = train_test_split(idx, test_size=val_fraction, random_state=seed)
+        tr, va = train_test_split(idx, test_size=val_fraction, seed=seed)
 
     def split(xs, ys):
         return Split(torch.from_numpy(_to_unit(xs)), torch.from_numpy(np.asarray(ys, dtype=np.int64)))
