@@ -221,13 +221,14 @@ def annotate(frame, text: str) -> np.ndarray:
     return np.asarray(im)
 
 
-def episode_video(agent, env, seed: int = 10_000, fps: int = 30, max_frames: int = 500, every: int = 2,
+def episode_video(agent, env, seed: int = 10_000, fps: int = 30, max_frames: int = 500, every: int = 4,
                   max_width: int = 320) -> Video:
     """One deterministic episode of ``agent`` on ``env`` (an id or a factory), the return so far drawn
     on every frame. The episode plays up to ``max_frames`` steps; every ``every``-th step is rendered
     (at fps / every: the same duration) and frames wider than ``max_width`` are subsampled by 2 until they fit.
-    Rendering, drawing and encoding 500 full-size CartPole frames took 20-75 s on a loaded 2-core machine:
-    more than the short run it illustrates; these defaults cut it ~8x and the GIF still reads."""
+    Rendering, drawing and encoding cost in proportion to the frames kept: these defaults keep a 500-step
+    CartPole episode to 126 small frames, so that the GIF costs a small share of a short run
+    (benchmarks/bench_overhead.py) and still reads."""
     import gymlab.envs.pixels  # noqa: F401  (headless SDL settings for pygame-rendered envs)
     from gymlab.agents.base import make_env
 
