@@ -169,3 +169,39 @@ def draw_scenes(scenes: Scenes, idx=range(6), *, pred: list | None = None, with_
             axes[1, col].axis("off")
     fig.tight_layout()
     return fig
+
+
+def padded_targets(scenes: Scenes) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boxes (N, K, 4) and labels (N, K) of every scene, padded with label -1 to the most digits K
+    of a scene: the targets as tensors with the scenes on the first axis, to batch with the images."""
+    k = max([1] + [len(lab) for lab in scenes.labels])
+    boxes, labels = torch.zeros(len(scenes), k, 4), torch.full((len(scenes), k), -1, dtype=torch.int64)
+    for i, (b, lab) in enumerate(zip(scenes.boxes, scenes.labels)):
+        boxes[i, :len(lab)], labels[i, :len(lab)] = b, lab
+    return boxes, labels
+
+
+def unpad_targets(boxes: torch.Tensor, labels: torch.Tensor) -> list:
+    """The per-scene target dicts ``{"boxes", "labels"}`` (on the CPU) of ``padded_targets``' tensors."""
+    return [{"boxes": b[lab >= 0].cpu(), "labels": lab[lab >= 0].cpu()} for b, lab in zip(boxes, labels)]
+
+
+def ink_scenes(x: torch.Tensor, y: torch.Tensor) -> Scenes:
+    """One-digit 'scenes' of whole images (N, 1, S, S) (e.g. MNIST): each box is the bounding box of the
+    ink (pixels above ``INK``; a blank image: the whole frame), the mask the ink with class 1 + digit."""
+    boxes = []
+    for img in x[:, 0]:
+        rows, cols = (img > INK).any(1).nonzero(), (img > INK).any(0).nonzero()
+        if len(rows) == 0:
+            rows = cols = torch.tensor([[0], [img.shape[0] - 1]])
+        boxes.append(torch.tensor([[cols.min(), rows.min(), cols.max() + 1, rows.max() + 1]], dtype=torch.float32))
+    masks = torch.where(x[:, 0] > INK, y.view(-1, 1, 1) + 1, 0)
+    return Scenes(x, masks, boxes, [v.view(1) for v in y], [str(int(v)) for v in y])
+
+
+def box_masks(boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, size, size) boolean masks of the pixels inside each box (N, 4), xyxy with x2, y2 exclusive."""
+    m = torch.zeros(len(boxes), size, size, dtype=torch.bool)
+    for i, (x1, y1, x2, y2) in enumerate(boxes.long().tolist()):
+        m[i, y1:y2, x1:x2] = True
+    return m

@@ -197,3 +197,52 @@ def bleu(candidates: list, references: list, n: int = 4) -> float:
     log_p = sum(math.log(m / t) for m, t in zip(matches, totals)) / n
     bp = 1.0 if cand_len > ref_len else math.exp(1 - ref_len / cand_len)
     return bp * math.exp(log_p)
+
+
+def greedy_captions(model: Captioner, images: torch.Tensor, vocab: Vocab, max_len: int = 10, batch_size: int = 256):
+    """Greedy captions (strings) of images (N, C, H, W) in batches, and the attention maps (N, steps, L) of the
+    first batch (eval mode is the caller's business)."""
+    device = next(model.parameters()).device
+    words, alphas = [], []
+    for chunk in torch.split(images, batch_size):
+        w, a = greedy_decode(model, chunk.to(device), max_len)
+        words += [vocab.decode(s) for s in w.cpu()]
+        alphas.append(a.cpu())
+    return words, alphas[0]
+
+
+def beam_captions(model: Captioner, images: torch.Tensor, vocab: Vocab, beam: int = 3, max_len: int = 10) -> list:
+    """Beam-search captions (strings), one image at a time."""
+    device = next(model.parameters()).device
+    return [vocab.decode(beam_decode(model, x.to(device), beam, max_len)[0]) for x in images]
+
+
+def caption_scores(pred: list, truth: list, prefix: str = "") -> dict:
+    """``{prefix}exact_match`` (share of captions equal to the truth) and ``{prefix}bleu4`` (corpus BLEU-4)."""
+    exact = sum(p == t for p, t in zip(pred, truth)) / len(truth)
+    return {f"{prefix}exact_match": exact, f"{prefix}bleu4": bleu([p.split() for p in pred], [[t.split()] for t in truth])}
+
+
+def draw_attention(images: torch.Tensor, truth: list, pred: list, alphas: torch.Tensor):
+    """A figure: per image (rows), the image with its true caption and, per generated word, where the
+    decoder attended (alphas (N, steps, L) over an s x s grid, upsampled over the image)."""
+    import matplotlib.pyplot as plt
+
+    n, steps, s = len(images), alphas.shape[1], int(round(alphas.shape[2] ** 0.5))
+    fig, axes = plt.subplots(n, steps + 1, figsize=(1.5 * (steps + 1), 1.6 * n), squeeze=False)
+    for i in range(n):
+        words = pred[i].split() + ["<eos>"]
+        axes[i, 0].imshow(images[i, 0], cmap="gray")
+        axes[i, 0].set_title(f"truth: {truth[i]}", fontsize=7)
+        axes[i, 0].axis("off")
+        for t in range(steps):
+            ax = axes[i, t + 1]
+            ax.axis("off")
+            if t < len(words):
+                att = F.interpolate(alphas[i, t].view(1, 1, s, s), size=images.shape[-2:], mode="bilinear",
+                                    align_corners=False)[0, 0]
+                ax.imshow(images[i, 0], cmap="gray")
+                ax.imshow(att, cmap="jet", alpha=0.45)
+                ax.set_title(words[t], fontsize=8)
+    fig.tight_layout()
+    return fig

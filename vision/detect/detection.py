@@ -134,3 +134,12 @@ def decode(out: torch.Tensor, image_size: int, B: int = 2, score_threshold: floa
         idx = batched_nms(b.cpu(), s.cpu(), lab.cpu(), iou_threshold)[:max_detections].to(b.device)
         results.append({"boxes": b[idx].cpu(), "scores": s[idx].cpu(), "labels": lab[idx].cpu()})
     return results
+
+
+@torch.no_grad()
+def detect(model: nn.Module, images: torch.Tensor, image_size: int, B: int = 2, score_threshold: float = 0.05,
+           iou_threshold: float = 0.5, batch_size: int = 256) -> list:
+    """``decode`` of the model's output for images (N, C, H, W), in batches (eval mode is the caller's business)."""
+    device = next(model.parameters()).device
+    return [p for chunk in torch.split(images, batch_size)
+            for p in decode(model(chunk.to(device)), image_size, B, score_threshold, iou_threshold)]

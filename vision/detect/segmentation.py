@@ -116,3 +116,37 @@ def iou_per_class(conf: torch.Tensor) -> torch.Tensor:
 def mean_iou(conf: torch.Tensor) -> float:
     iou = iou_per_class(conf)
     return float(iou[~iou.isnan()].mean())
+
+
+@torch.no_grad()
+def predict_masks(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """(N, H, W) predicted classes (argmax of the scores) on the CPU, in batches (eval mode is the caller's)."""
+    device = next(model.parameters()).device
+    return torch.cat([model(c.to(device)).argmax(1).cpu() for c in torch.split(images, batch_size)])
+
+
+def scores(conf: torch.Tensor, prefix: str = "", names=None) -> dict:
+    """``{prefix}miou``, ``{prefix}pixel_accuracy`` and ``{prefix}iou_<name>`` per class of a confusion matrix."""
+    iou = iou_per_class(conf)
+    names = names or [str(k) for k in range(len(iou))]
+    return {f"{prefix}miou": mean_iou(conf), f"{prefix}pixel_accuracy": pixel_accuracy(conf),
+            **{f"{prefix}iou_{n}": float(v) for n, v in zip(names, iou)}}
+
+
+def draw_masks(images: torch.Tensor, truth: torch.Tensor, pred: torch.Tensor, captions=None, title: str = "predicted"):
+    """A figure: images (N, 1, H, W) over their true and predicted class maps (N, H, W), one column each."""
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    fig, axes = plt.subplots(3, n, figsize=(1.8 * n, 5.6), squeeze=False)
+    for i in range(n):
+        for r, (img, kw) in enumerate([(images[i, 0], dict(cmap="gray")), (truth[i], dict(cmap="tab20", vmin=0, vmax=19)),
+                                       (pred[i], dict(cmap="tab20", vmin=0, vmax=19))]):
+            axes[r, i].imshow(img, interpolation="nearest", **kw)
+            axes[r, i].axis("off")
+        if captions is not None:
+            axes[0, i].set_title(captions[i], fontsize=7)
+    axes[1, 0].set_title("truth", fontsize=8, loc="left")
+    axes[2, 0].set_title(title, fontsize=8, loc="left")
+    fig.tight_layout()
+    return fig

@@ -1,110 +1,73 @@
-"""`detector`: a YOLO-style single-shot detector (vision.detection) on the synthetic digit scenes,
-scored by mAP@0.5 (vision.boxes) on the test scenes."""
+"""`detector`: a YOLO-style single-shot detector (vision.detect.detection) on the synthetic digit scenes,
+scored by mAP@0.5 (vision.detect.boxes) on the test scenes (eval/map50; eval/val_map50, eval/ap50_class<c>)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
-import torch
-
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.experiments._shared import Checkpointed, SceneConfig, batch_indices, check_scenes
+from gymlab.runners.experiments._shared import SceneConfig, SceneExperiment
 from gymlab.runners.media import Boxes
 from gymlab.runners.registry import register
+from gymlab.vision.data.scenes import draw_scenes, load_scenes, padded_targets, unpad_targets
 from gymlab.vision.detect.boxes import mean_average_precision
+from gymlab.vision.detect.detection import YOLO, detect, yolo_loss
 from gymlab.vision.nn.backbones import BACKBONES, build
-from gymlab.vision.detect.detection import YOLO, decode, yolo_loss
-from gymlab.vision.data.scenes import draw_scenes, load_scenes
 
 
 @dataclass
 class DetectorConfig(SceneConfig):
     steps: int = 500
     eval_every: int = 250
-    weight_decay: float = 1e-4
-    image_size: int = 32
-    max_digits: int = 3
+    image_size: int = 32  # scenes are image_size x image_size (a multiple of 8)
+    max_digits: int = 3  # digits per scene: 1 to max_digits
     backbone: Literal[tuple(BACKBONES)] = "vgg"  # any of vision.backbones; its feature map is the grid (vgg: 4x4 on 32x32)
     width: int = 16  # vgg only: stage widths width, 2 width, 4 width with 1, 1, 2 convs
-    boxes_per_cell: int = 2
-    lambda_coord: float = 5.0
-    lambda_noobj: float = 0.5
-    score_threshold: float = 0.05
-    nms_iou: float = 0.5
+    boxes_per_cell: int = 2  # B: boxes each grid cell predicts
+    lambda_coord: float = 5.0  # weight of the box-coordinate loss
+    lambda_noobj: float = 0.5  # weight of the no-object confidence loss
+    score_threshold: float = 0.05  # detections kept for mAP: confidence x class probability above this
+    nms_iou: float = 0.5  # non-maximum suppression's IoU
 
 
 @register("detector", data="scenes", metric="eval/map50", select="eval/val_map50",
           description="YOLO-style single-shot detector on digit scenes (grid, B boxes + C classes per cell)")
-class Detector(Checkpointed):
+class Detector(SceneExperiment):
     Config = DetectorConfig
 
-    def setup(self, cfg: DetectorConfig, ctx):
-        check_scenes(cfg)
+    def data(self, cfg):
         if cfg.image_size % 8:
             raise GymlabError(f"bad value for 'image_size': {cfg.image_size}; it must be a multiple of 8")
-        self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
-        self.data = load_scenes(cfg.seed, cfg.n_train, cfg.n_test, size=cfg.image_size, max_digits=cfg.max_digits,
-                                min_px=round(cfg.image_size * 10 / 32), max_px=round(cfg.image_size / 2))
-        self.n_fit = cfg.n_train - cfg.n_val
+        s = cfg.image_size
+        scenes = load_scenes(cfg.seed, cfg.n_train, cfg.n_test, size=s, max_digits=cfg.max_digits,
+                             min_px=round(s * 10 / 32), max_px=round(s / 2))
+        return self.scene_splits(cfg, scenes, lambda sc: (sc.images, *padded_targets(sc)))
+
+    def build(self, cfg, shape, classes):
         w = cfg.width
         kw = dict(widths=(w, 2 * w, 4 * w), convs=(1, 1, 2)) if cfg.backbone == "vgg" else {}
-        model = YOLO(build(cfg.backbone, 1, cfg.image_size, 10, **kw), 10, cfg.boxes_per_cell)
-        self.model = ctx.prepare_model(model)
-        self.opt = torch.optim.AdamW(self.model.parameters(), cfg.lr, weight_decay=cfg.weight_decay)
-        per_epoch = math.ceil(self.n_fit / cfg.batch_size)
-        self.budget = max(2, math.ceil(cfg.epochs * per_epoch) if cfg.epochs is not None else cfg.steps)
-        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, cfg.lr, total_steps=self.budget, pct_start=0.15)
-        self.steps_per_epoch = math.ceil(self.n_fit / cfg.batch_size)
-        self.step = 0
+        return YOLO(build(cfg.backbone, 1, cfg.image_size, classes, **kw), classes, cfg.boxes_per_cell)
 
-    def _loss(self, out, idx):
-        tr = self.data.train
-        return yolo_loss(out, [tr.targets(i) for i in idx.tolist()], self.cfg.image_size, self.cfg.boxes_per_cell,
-                         self.cfg.lambda_coord, self.cfg.lambda_noobj)
+    def loss(self, model, batch):
+        c = self.cfg
+        return yolo_loss(model(batch[0]).float(), unpad_targets(*batch[1:]), c.image_size, c.boxes_per_cell,
+                         c.lambda_coord, c.lambda_noobj)
 
-    def train_step(self):
-        idx = self.ctx.shard(batch_indices(self.cfg.seed, self.step, self.n_fit, self.cfg.batch_size))
-        self.model.train()
-        with self.ctx.autocast():
-            out = self.model(self.data.train.images[idx].to(self.device))
-        loss, parts = self._loss(out.float(), idx)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
-        if self.step < self.budget - 1:
-            self.sched.step()
-        self.step += 1
-        return {"train/loss": loss.item(), **{f"train/{k}": v for k, v in parts.items()},
-                "train/epoch": self.step / self.steps_per_epoch}
-
-    @torch.no_grad()
-    def predict(self, images: torch.Tensor) -> list:
+    def predict(self, images):
         self.model.eval()
-        preds = []
-        for chunk in torch.split(images, 256):
-            with self.ctx.autocast():
-                out = self.model(chunk.to(self.device))
-            preds += decode(out, self.cfg.image_size, self.cfg.boxes_per_cell, self.cfg.score_threshold,
-                            self.cfg.nms_iou)
-        return preds
-
-    def _map(self, scenes, idx):
-        preds = self.predict(scenes.images[idx])
-        return mean_average_precision(preds, [scenes.targets(i) for i in idx])
+        with self.ctx.autocast():
+            return detect(self.model, images, self.cfg.image_size, self.cfg.boxes_per_cell, self.cfg.score_threshold,
+                          self.cfg.nms_iou)
 
     def evaluate(self):
-        test_map, aps = self._map(self.data.test, list(range(len(self.data.test))))
-        val_map, _ = self._map(self.data.train, list(range(self.n_fit, self.cfg.n_train)))
-        return {"eval/map50": test_map, "eval/val_map50": val_map,
-                **{f"eval/ap50_class{c}": v for c, v in aps.items()}}
+        (test_map, aps), (val_map, _) = (mean_average_precision(self.predict(s[0]), unpad_targets(*s[1:]))
+                                         for s in (self.test, self.val))
+        return {"eval/map50": test_map, "eval/val_map50": val_map, **{f"eval/ap50_class{c}": v for c, v in aps.items()}}
 
     def media(self):
-        idx = list(range(8))
-        preds = self.predict(self.data.test.images[idx])
-        preds = [{k: v[p["scores"] > 0.3] for k, v in p.items()} for p in preds]
-        test = self.data.test
+        test, idx = self.scenes.test, list(range(8))
+        preds = [{k: v[p["scores"] > 0.3] for k, v in p.items()} for p in self.predict(test.images[:8])]
         # W&B: native box overlays, truth and prediction as separate groups (class labels, scores)
         boxes = Boxes([test.images[i] for i in idx], [test.targets(i) for i in idx], preds,
-                      {c: str(c) for c in range(10)}, [test.captions[i] for i in idx])
+                      {c: str(c) for c in range(10)}, test.captions[:8])
         return {"scenes": draw_scenes(test, idx), "predictions": boxes}
