@@ -80,3 +80,28 @@ def separation(points: np.ndarray, labels, k: int = 5) -> dict:
 
     y = np.asarray(labels)
     return {"knn": knn_accuracy(points, y, k), "silhouette": float(silhouette_score(points, y))}
+
+
+def embed_spaces(spaces: dict, seed: int = 0, perplexity: float = 30.0) -> dict:
+    """``{(space, method): (N, 2) points}``: each named set of points (N, ...) reduced by each of METHODS."""
+    return {(s, m): reduce_2d(v, m, seed, perplexity) for s, v in spaces.items() for m in METHODS}
+
+
+def draw_embeddings(points: dict, labels, k: int = 5):
+    """A figure of ``embed_spaces``' points (methods in rows, spaces in columns) coloured by class, each
+    titled with its ``separation`` scores."""
+    import matplotlib.pyplot as plt
+
+    spaces = list(dict.fromkeys(s for s, _ in points))
+    fig, axes = plt.subplots(len(METHODS), len(spaces), figsize=(4.5 * len(spaces), 4.2 * len(METHODS)), squeeze=False)
+    for r, method in enumerate(METHODS):
+        for c, space in enumerate(spaces):
+            z, ax = points[(space, method)], axes[r, c]
+            sc = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=7, vmin=-0.5, vmax=9.5)
+            s = separation(z, labels, k)
+            ax.set_title(f"{method.upper() if method == 'pca' else 't-SNE'} of {space}s: "
+                         f"{k}-NN {s['knn']:.2f}, silhouette {s['silhouette']:.2f}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.colorbar(sc, ax=axes, ticks=range(10), shrink=0.6, label="digit")
+    return fig

@@ -66,3 +66,78 @@ def fooling_images(model: nn.Module, x: torch.Tensor, target: torch.Tensor, conf
         d = (cur - x0).flatten(1)
         return Fooled(cur, done, steps, conf, d.norm(dim=1), d.abs().amax(1),
                       d.norm(dim=1) / x0.flatten(1).norm(dim=1).clamp_min(1e-12))
+
+
+@torch.no_grad()
+def all_pairs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, per_class: int = 1, classes: int = 10):
+    """Every ordered pair (A, B), A != B, with the first ``per_class`` correctly classified images of each
+    class A: (image indices, A, B), each (classes (classes - 1) per_class,). Raises if a class has too few."""
+    right = model(x).argmax(1) == y
+    starts = []
+    for a in range(classes):
+        idx = torch.nonzero(right & (y == a)).flatten()[:per_class]
+        if len(idx) < per_class:
+            raise ValueError(f"fewer than per_class={per_class} correctly classified images of class {a}")
+        starts += idx.tolist()
+    src = torch.tensor([i for i in starts for _ in range(classes - 1)], device=x.device)
+    b = torch.tensor([c for i in starts for c in range(classes) if c != int(y[i])], device=x.device)
+    return src, y[src], b
+
+
+@torch.no_grad()
+def fooling_metrics(model: nn.Module, x0: torch.Tensor, a: torch.Tensor, b: torch.Tensor, r: Fooled,
+                    train_x: torch.Tensor, train_y: torch.Tensor) -> dict:
+    """success_rate, says_target, the size of the successful perturbations (mean_l2, max_l2, mean_linf,
+    mean_relative_l2; NaN when none succeeded), mean_steps, and for scale mean_l2_to_nearest_b (from each
+    start image to the nearest training image of class B) and pixel_nn_still_a (how often a fooled image's
+    nearest training image in pixel space still has class A)."""
+    flat, bank = x0.flatten(1), train_x.flatten(1)
+    nearest_b = torch.stack([torch.cdist(flat[i:i + 1], bank[train_y == b[i]]).min() for i in range(len(b))])
+    still_a = train_y[torch.cdist(r.images.flatten(1), bank).argmin(1)] == a
+    ok = r.success
+    mean = lambda v: float(v[ok].float().mean()) if ok.any() else float("nan")  # noqa: E731
+    return {"success_rate": float(ok.float().mean()), "pairs": len(b),
+            "says_target": float((model(r.images).argmax(1) == b).float().mean()), "mean_l2": mean(r.l2),
+            "max_l2": float(r.l2[ok].max()) if ok.any() else float("nan"), "mean_linf": mean(r.linf),
+            "mean_relative_l2": mean(r.relative), "mean_steps": float(r.steps.float().mean()),
+            "pixel_nn_still_a": mean(still_a), "mean_l2_to_nearest_b": float(nearest_b.mean())}
+
+
+def draw_fooling(x0: torch.Tensor, a: torch.Tensor, b: torch.Tensor, r: Fooled, nearest_b: float):
+    """Three figures: per class A one start image and its fooled versions; one start, its perturbation and
+    the fooled image per class; and the histogram of ||δ|| against the mean distance to the nearest real B."""
+    import matplotlib.pyplot as plt
+
+    x0, x1, a, b = x0.cpu(), r.images.cpu(), a.cpu(), b.cpu()
+    classes = int(a.max()) + 1
+    fig, axes = plt.subplots(classes, classes, figsize=(10, 10.5))
+    for A in range(classes):
+        rows = torch.nonzero(a == A).flatten()[:classes - 1]
+        axes[A, 0].imshow(x0[rows[0], 0], cmap="gray", vmin=0, vmax=1)
+        axes[A, 0].set_title(f"{A} (start)", fontsize=7)
+        for j, i in enumerate(rows.tolist()):
+            axes[A, j + 1].imshow(x1[i, 0], cmap="gray", vmin=0, vmax=1)
+            axes[A, j + 1].set_title(f"-> {int(b[i])}: p {float(r.confidence[i]):.2f}", fontsize=6)
+        for ax in axes[A]:
+            ax.axis("off")
+    fig.suptitle("fooling images: each row starts from one digit and is classified as every other digit", fontsize=9)
+    fig.tight_layout()
+    lim = float((x1 - x0).abs().max())
+    fig2, axes2 = plt.subplots(3, classes, figsize=(10, 3.4))
+    for A in range(classes):
+        i = int(torch.nonzero(a == A).flatten()[(A + 1) % (classes - 1)])  # a different target in each column
+        for row, (img, kw, title) in enumerate([(x0[i, 0], dict(cmap="gray", vmin=0, vmax=1), f"{A}"),
+                                                (x1[i, 0] - x0[i, 0], dict(cmap="RdBu_r", vmin=-lim, vmax=lim),
+                                                 f"δ: |δ|={float(r.l2[i]):.2f}"),
+                                                (x1[i, 0], dict(cmap="gray", vmin=0, vmax=1), f"says {int(b[i])}")]):
+            axes2[row, A].imshow(img, **kw)
+            axes2[row, A].set_title(title, fontsize=7)
+            axes2[row, A].axis("off")
+    fig2.tight_layout()
+    hist, ax = plt.subplots(figsize=(4.5, 3))
+    ax.hist(r.l2.cpu().numpy(), bins=20, alpha=0.7, label="||δ|| of the fooling images")
+    ax.axvline(nearest_b, color="k", ls="--", label="mean distance to the nearest real B")
+    ax.set_xlabel("L2 norm (pixels in [0, 1])")
+    ax.legend(fontsize=7)
+    hist.tight_layout()
+    return fig, fig2, hist

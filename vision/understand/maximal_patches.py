@@ -126,3 +126,77 @@ def window_mask(rf: ReceptiveField, row: int, col: int, height: int, width: int)
     m = torch.zeros(height, width, dtype=torch.bool)
     m[max(r0, 0):max(r0 + rf.size, 0), max(c0, 0):max(c0 + rf.size, 0)] = True
     return m
+
+
+@torch.no_grad()
+def brute_force_top(layer_fn: Callable, images: torch.Tensor, units: torch.Tensor, k: int):
+    """The top k of ``units`` from every activation at once (one stable sort), to check the streamed
+    pass: (values (U, k), where (U, k, 3), the activations (N, U, H, W))."""
+    a = layer_fn(images).float()[:, units]
+    n, u, h, w = a.shape
+    flat = a.permute(1, 0, 2, 3).reshape(u, -1)
+    order = torch.sort(flat, dim=1, descending=True, stable=True).indices[:, :k]
+    return flat.gather(1, order), torch.stack([order // (h * w), order % (h * w) // w, order % w], -1), a
+
+
+def topk_match(values: torch.Tensor, where: torch.Tensor, brute: tuple) -> float:
+    """Share of units whose k shown (image, row, column) have, in order, ``brute_force_top``'s activations,
+    to float round-off (a tie may show another position of equal value)."""
+    bv, _, a = brute
+    shown = torch.stack([a[where[u, :, 0], u, where[u, :, 1], where[u, :, 2]] for u in range(len(where))])
+    tol = 1e-5 * max(1.0, float(bv.abs().max()))
+    return float((((values - bv).abs() <= tol) & ((shown - bv).abs() <= tol)).all(1).float().mean())
+
+
+@torch.no_grad()
+def outside_change(layer_fn: Callable, images: torch.Tensor, units, where, rf: ReceptiveField, seed: int = 0) -> float:
+    """Largest |a(x) - a(x')| over the shown units' patches, x' = x with every pixel outside the window
+    replaced by uniform noise (0 when the window is the receptive field)."""
+    g, worst = torch.Generator().manual_seed(seed), 0.0
+    for u, row in zip(units.tolist(), where.tolist()):
+        for i, r, c in row:
+            x = images[i:i + 1]
+            m = window_mask(rf, r, c, *x.shape[-2:]).to(x.device)
+            pair = layer_fn(torch.cat([x, torch.where(m, x, torch.rand(x.shape, generator=g).to(x.device))]))[:, u, r, c]
+            worst = max(worst, float((pair[0] - pair[1]).abs()))
+    return worst
+
+
+def draw_patches(images: torch.Tensor, units, values, where, rf: ReceptiveField, title: str = ""):
+    """A figure: per unit (rows) its top-k receptive-field patches, the activation above each."""
+    import matplotlib.pyplot as plt
+
+    patches = extract_patches(images.cpu(), where.cpu(), rf)[:, :, 0]  # (U, k, R, R)
+    U, k = patches.shape[:2]
+    fig, axes = plt.subplots(U, k + 1, figsize=(1.1 * (k + 1), 1.15 * U), squeeze=False)
+    for r in range(U):
+        axes[r, 0].text(0.5, 0.5, f"unit {int(units[r])}", ha="center", va="center", fontsize=8)
+        axes[r, 0].axis("off")
+        for c in range(k):
+            axes[r, c + 1].imshow(patches[r, c], cmap="gray", vmin=0, vmax=1)
+            axes[r, c + 1].set_title(f"{float(values[r, c]):.2f}", fontsize=6)
+            axes[r, c + 1].axis("off")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def draw_in_context(images: torch.Tensor, where, rf: ReceptiveField, rows: int = 4):
+    """A figure: the same patches in their images (the first ``rows`` units), the window drawn as a box."""
+    import matplotlib.pyplot as plt
+
+    rows, k = min(len(where), rows), where.shape[1]
+    h, w = images.shape[-2:]
+    fig, axes = plt.subplots(rows, k, figsize=(1.1 * k, 1.2 * rows), squeeze=False)
+    for r in range(rows):
+        for c in range(k):
+            i, row, col = where[r, c].tolist()
+            ax = axes[r, c]
+            ax.imshow(images[i, 0].cpu(), cmap="gray", vmin=0, vmax=1)
+            y0, x0 = row * rf.stride - rf.offset - 0.5, col * rf.stride - rf.offset - 0.5
+            ax.add_patch(plt.Rectangle((x0, y0), rf.size, rf.size, fill=False, ec="red", lw=1.2))
+            ax.set_xlim(-0.5 - rf.offset, w - 0.5 + rf.offset)
+            ax.set_ylim(h - 0.5 + rf.offset, -0.5 - rf.offset)
+            ax.axis("off")
+    fig.tight_layout()
+    return fig

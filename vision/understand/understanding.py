@@ -72,3 +72,78 @@ def neighbour_accuracy(queries, query_labels, bank, bank_labels, k: int = 1) -> 
     votes = bank_labels[idx]
     pred = torch.mode(votes, dim=1).values if k > 1 else votes[:, 0]
     return float((pred == query_labels).float().mean())
+
+
+def mass_in_box(maps: torch.Tensor, inside: torch.Tensor) -> tuple[float, float]:
+    """The mean share of each map's mass (N, H, W) inside its box (``inside``: (N, H, W) bool), and the
+    boxes' mean share of the image (what uniform maps would give)."""
+    share = (maps * inside).flatten(1).sum(1) / maps.flatten(1).sum(1).clamp(min=1e-12)
+    return float(share.mean()), float(inside.float().mean())
+
+
+def peak_in_box(maps: list, boxes: list, patch: int, stride: int) -> float:
+    """How often the largest score drop of an occlusion map (its patch's centre) lies in the box (x1, y1, x2, y2)."""
+    hits = 0
+    for m, (x1, y1, x2, y2) in zip(maps, boxes):
+        r, q = divmod(int(m.argmax()), m.shape[1])
+        cy, cx = r * stride + patch / 2, q * stride + patch / 2
+        hits += (x1 <= cx <= x2) and (y1 <= cy <= y2)
+    return hits / len(maps)
+
+
+def upsample_occlusion(m: torch.Tensor, patch: int, stride: int) -> torch.Tensor:
+    """An occlusion map on the image's grid: entry (i, j) drawn as a stride-sized cell at its patch's centre."""
+    pad = (patch - stride) // 2
+    return torch.nn.functional.pad(torch.nn.functional.interpolate(m[None, None], scale_factor=stride), (pad,) * 4)[0, 0]
+
+
+@torch.no_grad()
+def embed_all(fn, images: torch.Tensor, device=None, batch_size: int = 512) -> torch.Tensor:
+    """``fn`` (e.g. a model's feature extractor) over images in batches, on ``device``; the result on the CPU."""
+    return torch.cat([fn(c.to(device)).cpu() for c in torch.split(images, batch_size)])
+
+
+def draw_rows(rows: list, titles=None):
+    """A figure of image rows (lists of 2D arrays; the first row grey, the others as heat maps), titles over the first."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(rows), len(rows[0]), figsize=(1.6 * len(rows[0]), 1.7 * len(rows)), squeeze=False)
+    for r, row in enumerate(rows):
+        for c, img in enumerate(row):
+            axes[r, c].imshow(img, cmap="gray" if r == 0 else "hot")
+            axes[r, c].axis("off")
+            if r == 0 and titles:
+                axes[r, c].set_title(titles[c], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def draw_class_images(images: torch.Tensor):
+    """A figure: one class visualization (K, H, W) per class, on one symmetric colour scale."""
+    import matplotlib.pyplot as plt
+
+    lim = float(images.abs().max())
+    fig, axes = plt.subplots(1, len(images), figsize=(1.4 * len(images), 1.8), squeeze=False)
+    for k, ax in enumerate(axes[0]):
+        ax.imshow(images[k], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(str(k))
+        ax.axis("off")
+    return fig
+
+
+def draw_neighbours(queries: torch.Tensor, bank: torch.Tensor, rows_pixel, rows_feature):
+    """A figure: per query (N, 1, H, W) its nearest images of ``bank`` in pixel space, then in feature space."""
+    import matplotlib.pyplot as plt
+
+    n, k = len(queries), rows_pixel.shape[1]
+    fig, axes = plt.subplots(n, 2 * k + 1, figsize=(1.1 * (2 * k + 1), 1.2 * n), squeeze=False)
+    for i in range(n):
+        cells = [queries[i, 0]] + [bank[j, 0] for j in rows_pixel[i]] + [bank[j, 0] for j in rows_feature[i]]
+        for c, img in enumerate(cells):
+            axes[i, c].imshow(img, cmap="gray")
+            axes[i, c].axis("off")
+    axes[0, 0].set_title("query", fontsize=8)
+    axes[0, 1].set_title("pixel-space neighbours ->", fontsize=8, loc="left")
+    axes[0, k + 1].set_title("feature-space neighbours ->", fontsize=8, loc="left")
+    fig.tight_layout()
+    return fig
