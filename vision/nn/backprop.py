@@ -18,7 +18,8 @@ The notes' examples, runnable with this file:
     f(W, x) = ||W x||^2          q = W x:  grad_W = 2 q x^T,  grad_x = 2 W^T q
 
 and ``TwoLayerNet``, a ReLU network whose forward pass is built out of these nodes and trained by
-SGD on the gradients that ``backward()`` returns.
+SGD on the gradients that ``backward()`` returns (``train``: minibatch ``step`` of the seeded shuffle
+of vision.data.batching, so that training can stop and resume anywhere).
 """
 from __future__ import annotations
 
@@ -297,6 +298,9 @@ class TwoLayerNet:
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.scores(X).argmax(axis=1)
 
+    def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+        return float((self.predict(X) == y).mean())
+
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray, reg: float = 0.0) -> tuple[float, dict]:
         """Build the graph for one batch, call backward(), return the loss and dL/d(each parameter)."""
         p = {k: Node(v, name=k) for k, v in self.params.items()}
@@ -313,6 +317,52 @@ class TwoLayerNet:
         for k in self.params:
             self.params[k] -= lr * grads[k]
         return loss
+
+
+def train(net: TwoLayerNet, X: np.ndarray, y: np.ndarray, steps: int, lr: float, reg: float = 0.0,
+          batch_size: int = 64, seed: int = 0, start: int = 0) -> list[float]:
+    """SGD on minibatches ``start .. start + steps - 1`` of the seeded shuffle; the losses, one a step."""
+    from gymlab.vision.data.batching import batch_indices
+
+    return [net.sgd_step(X[i], y[i], lr, reg) for i in
+            (batch_indices(seed, step, len(y), batch_size).numpy() for step in range(start, start + steps))]
+
+
+def notes_examples() -> list[dict]:
+    """The notes' worked examples as the engine computes them: one row each (example, f, gradients)."""
+    e1, e2, e3 = example_add_mul(), example_sigmoid_neuron(), example_sigmoid_neuron(by_parts=True)
+    e4 = example_norm_wx(np.array([[0.1, 0.5], [-0.3, 0.8]]), np.array([0.2, 0.4]))
+    r = lambda v: np.round(v, 3).tolist()  # noqa: E731
+    return [
+        {"example": "f=(x+y)z at (-2,5,-4)", "f": e1["f"], "gradients": f"dx={e1['dx']:g} dy={e1['dy']:g} dz={e1['dz']:g}"},
+        {"example": "sigmoid gate (1-s)s", "f": e2["f"], "gradients": f"dw={r(e2['dw'])} dx={r(e2['dx'])}"},
+        {"example": "sigmoid by primitive gates", "f": e3["f"], "gradients": f"dw={r(e3['dw'])} dx={r(e3['dx'])}"},
+        {"example": "||Wx||^2, grad_W = 2 q x^T", "f": e4["f"], "gradients": f"dW={r(e4['dW'])}"},
+    ]
+
+
+def torch_loss(params: dict, X, y):
+    """The same network's loss (without the L2 term) in torch, for autograd-based checks: ``params``
+    holds W1, b1, W2, b2 as tensors."""
+    import torch
+    import torch.nn.functional as F
+
+    return F.cross_entropy(torch.relu(X @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"], y)
+
+
+def training_figures(net: TwoLayerNet, losses: list, side: int = 8, units: int = 16):
+    """The loss curve, and the first ``units`` first-layer weight vectors as side x side images."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot(losses, lw=0.8)
+    ax.set(xlabel="step", ylabel="loss", title="two-layer net, gradients by the graph engine")
+    fig2, axes = plt.subplots(2, units // 2, figsize=(units / 2, 2.2))
+    for k, a in enumerate(axes.flat):
+        a.imshow(net.params["W1"][:, k].reshape(side, side), cmap="RdBu_r")
+        a.axis("off")
+    fig2.suptitle(f"first-layer weights ({units} hidden units)")
+    return fig, fig2
 
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:

@@ -1,5 +1,10 @@
-"""More regularizers from the notes: max-norm constraints, DropConnect, stochastic depth,
-fractional max pooling and data augmentation (random crops, flips, colour jitter).
+"""More regularizers from the notes: the L2 penalty, max-norm constraints, DropConnect, stochastic
+depth, fractional max pooling and data augmentation (random crops, flips, colour jitter).
+
+L2:  loss + reg * sum W^2 over the weight matrices (not biases, not batch-norm parameters).
+
+How much: the notes read the train/validation gap (``verdict``): a big gap is overfitting (regularise
+more); low training accuracy without a gap is underfitting (more capacity, or regularise less).
 
 Max-norm (Srebro et al.; used with dropout by Srivastava et al.)
     after every update, clamp each unit's incoming weight vector:  if ||w|| > c:  w <- w * c / ||w||
@@ -45,7 +50,17 @@ import torch.nn.functional as F
 from torch import nn
 
 
-# ---------------------------------------------------------------------------------- max-norm
+# ---------------------------------------------------------------------------------- L2, max-norm
+def weight_params(model: nn.Module) -> list:
+    """The weight matrices (not biases, not BN parameters): what L2 regularisation penalises."""
+    return [p for p in model.parameters() if p.dim() > 1]
+
+
+def l2_penalty(model: nn.Module) -> torch.Tensor:
+    """sum W^2 over ``weight_params``."""
+    return sum((w * w).sum() for w in weight_params(model))
+
+
 @torch.no_grad()
 def max_norm_(weight: torch.Tensor, c: float) -> torch.Tensor:
     """Clamp (in place) the L2 norm of every unit's incoming weights (row of dim 0) to at most c."""
@@ -96,6 +111,30 @@ class DropConnectLinear(nn.Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, p={self.p}"
+
+
+def verdict(train_accuracy: float, gap: float, label_noise: float = 0.0, big_gap: float = 0.05) -> str:
+    """The notes' reading of train accuracy and gap = train - validation accuracy (with a fraction
+    ``label_noise`` of wrong labels, a model that ignores the noise reaches only 1 - label_noise)."""
+    if gap > big_gap:
+        return "big gap: overfitting, increase regularisation"
+    if train_accuracy < 0.9 * (1 - label_noise):
+        return "low training accuracy, no gap: underfitting, increase capacity (or regularise less)"
+    return "small gap: about right"
+
+
+def with_dropconnect(mlp: nn.Module, p: float) -> nn.Module:
+    """Swap the Linear of every hidden layer of an MLP (vision.classify.mlp) for a DropConnectLinear
+    with the same weights."""
+    for layer in mlp.layers:
+        lin = layer.linear
+        if not isinstance(lin, nn.Linear):
+            raise ValueError("DropConnect needs plain Linear hidden layers (not maxout)")
+        layer.linear = DropConnectLinear(lin.in_features, lin.out_features, p=p)
+        with torch.no_grad():
+            layer.linear.weight.copy_(lin.weight)
+            layer.linear.bias.copy_(lin.bias)
+    return mlp
 
 
 # ---------------------------------------------------------------------------------- stochastic depth

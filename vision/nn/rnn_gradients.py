@@ -22,6 +22,10 @@ recurrent weights set to r Q; :func:`jacobian_product` writes the vanilla RNN's 
 """
 from __future__ import annotations
 
+import contextlib
+import math
+
+import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
@@ -90,6 +94,55 @@ def gradient_norms(model: nn.Module, Ts, **kw) -> list[float]:
     return [grad_wrt_h0(model, T, **kw).norm(dim=1).mean().item() for T in Ts]
 
 
+TINY = 1e-38  # a norm that underflowed to 0 in float32 is shown at this floor (log10 = -38)
+
+
+def gradient_grid(hidden: int, radii, Ts, forget_bias: float = 5.0, seed: int = 0) -> list[dict]:
+    """||dL/dh_0|| (floored at TINY) for each T in ``Ts`` and radius r of W_hh = r Q, one row per (cell, r):
+    the vanilla RNN in its linear regime (norm exactly r^T), driven by inputs (tanh factors < 1), and
+    the LSTM with its forget gate open (bias ``forget_bias``) and shut (bias 0)."""
+    rows = []
+    for r in map(float, radii):
+        cells = [("rnn (linear regime)", vanilla_rnn(hidden, r, seed=seed), 0.0),
+                 ("rnn (tanh, inputs)", vanilla_rnn(hidden, r, seed=seed), 1.0),
+                 (f"lstm (forget bias {forget_bias:g})", lstm(hidden, r, forget_bias, seed=seed), 1.0),
+                 ("lstm (forget bias 0)", lstm(hidden, r, 0.0, seed=seed), 1.0)]
+        for name, model, scale in cells:
+            norms = gradient_norms(model, Ts, seed=seed, input_scale=scale)
+            rows.append({"model": name, "radius": r, **{f"T={t}": max(n, TINY) for t, n in zip(Ts, norms)}})
+    return rows
+
+
+def grid_growth(rows: list[dict], Ts) -> dict:
+    """log10 of how much ||dL/dh_0|| grew from the shortest T to the longest, keyed
+    ``<cell>[_linear][_closed]_r<radius>`` (rnn_linear_r0.9, lstm_closed_r1.5, ...)."""
+    out = {}
+    for row in rows:
+        key = row["model"].split(" (")[0] + ("_linear" if "linear" in row["model"] else "")
+        key += "_closed" if "bias 0)" in row["model"] else ""
+        out[f"{key}_r{row['radius']:g}"] = math.log10(row[f"T={Ts[-1]}"] / row[f"T={Ts[0]}"])
+    return out
+
+
+def grid_table(rows: list[dict]) -> list[dict]:
+    """The grid's rows with the norms as 3-digit text."""
+    return [{k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows]
+
+
+def grid_figure(rows: list[dict], Ts):
+    """||dL/dh_0|| against T, one panel per cell, one line per radius."""
+    names = list(dict.fromkeys(r["model"] for r in rows))
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.4), sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for row in (r for r in rows if r["model"] == name):
+            ax.semilogy(Ts, [row[f"T={t}"] for t in Ts], "o-", label=f"r={row['radius']:g}")
+        ax.set(title=name, xlabel="T (steps back to h_0)")
+    axes[0, 0].set_ylabel("||dL/dh_0||")
+    axes[0, -1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def jacobian_product(W_hh: torch.Tensor, hs: torch.Tensor) -> torch.Tensor:
     """dh_T/dh_0 = prod_{t=T..1} diag(1 - h_t^2) W_hh for one sequence of states hs = (h_1, ..., h_T)."""
     J = torch.eye(W_hh.shape[0], dtype=W_hh.dtype)
@@ -98,12 +151,51 @@ def jacobian_product(W_hh: torch.Tensor, hs: torch.Tensor) -> torch.Tensor:
     return J
 
 
+def grad_norm(params) -> float:
+    """The norm of all the gradients of ``params`` together."""
+    return torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params if p.grad is not None])).item()
+
+
 def clipped(params, max_norm: float) -> tuple[float, float]:
-    """Clip the gradients of ``params`` in place to norm ``max_norm``; return (norm before, norm after)."""
+    """Clip the gradients of ``params`` in place to norm ``max_norm`` (0: no clipping); return (norm
+    before, norm after)."""
     params = [p for p in params if p.grad is not None]
-    before = torch.nn.utils.clip_grad_norm_(params, max_norm).item()
-    after = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params])).item()
-    return before, after
+    before = torch.nn.utils.clip_grad_norm_(params, max_norm).item() if max_norm > 0 else grad_norm(params)
+    return before, grad_norm(params)
+
+
+def clipped_step(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, clip: float,
+                 autocast=contextlib.nullcontext) -> tuple[float, float]:
+    """One update on cross-entropy with the gradient clipped to norm ``clip`` (0: off); returns
+    (loss, the gradient's norm before clipping)."""
+    with autocast():
+        loss = nn.functional.cross_entropy(net(x), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    before, _ = clipped(net.parameters(), clip)
+    opt.step()
+    return loss.item(), before
+
+
+@torch.no_grad()
+def recall_eval(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(accuracy, cross-entropy) of a RecallNet on a batch."""
+    logits = net(x).float()
+    return (logits.argmax(1) == y).float().mean().item(), nn.functional.cross_entropy(logits, y).item()
+
+
+def norms_figure(history: dict, clip: float = 0.0, title: str = ""):
+    """Gradient norms before clipping against the step (name -> list of (step, norm)), the clip level dashed."""
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for name, h in history.items():
+        if h:
+            ax.semilogy(*zip(*h), label=name)
+    if clip > 0:
+        ax.axhline(clip, color="k", ls="--", lw=1, label=f"clip at {clip:g}")
+    ax.set(xlabel="step", ylabel="gradient norm before clipping", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 # ------------------------------------------------------------------ a task that needs memory

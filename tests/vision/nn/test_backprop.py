@@ -204,3 +204,27 @@ def test_backprop_experiment_passes_the_sanity_checks(tmp_path):
     row = json.loads((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()[0])
     assert row["sanity/init_ok"] and row["sanity/overfit_ok"]  # small output weights: initial loss = log 10
     assert abs(row["sanity/init_loss"] - np.log(10)) < 0.05
+
+
+def test_train_takes_the_seeded_minibatches_and_torch_loss_is_the_same_loss():
+    from gymlab.vision.data.batching import batch_indices
+
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((50, 6)), rng.integers(0, 3, 50)
+    a, b = (backprop.TwoLayerNet(6, 5, 3, np.random.default_rng(0)) for _ in range(2))
+    losses = backprop.train(a, X, y, steps=4, lr=0.1, reg=1e-3, batch_size=16, seed=3, start=2)
+    for step in range(2, 6):  # what train does, by hand
+        idx = batch_indices(3, step, 50, 16).numpy()
+        assert losses[step - 2] == b.sgd_step(X[idx], y[idx], 0.1, 1e-3)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    engine, _ = a.loss_and_grads(X, y)
+    assert backprop.torch_loss({k: torch.tensor(v) for k, v in a.params.items()}, torch.tensor(X),
+                               torch.tensor(y)).item() == pytest.approx(engine, rel=1e-10)
+    assert a.accuracy(X, y) == np.mean(a.predict(X) == y)
+
+
+def test_notes_examples_rows_hold_the_notes_values():
+    rows = {r["example"]: r for r in backprop.notes_examples()}
+    assert rows["f=(x+y)z at (-2,5,-4)"]["f"] == -12.0 and "dz=3" in rows["f=(x+y)z at (-2,5,-4)"]["gradients"]
+    assert rows["sigmoid gate (1-s)s"]["f"] == pytest.approx(rows["sigmoid by primitive gates"]["f"])

@@ -190,3 +190,28 @@ def test_augment_is_reproducible_and_the_module_is_identity_in_eval():
     assert torch.equal(m(x), x)
     with pytest.raises(ValueError, match="N, C, H, W"):
         R.augment(torch.rand(3, 8, 8))
+
+
+def test_l2_penalty_counts_weight_matrices_only():
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    assert R.l2_penalty(net).item() == pytest.approx((net[0].weight ** 2).sum().item() + (net[2].weight ** 2).sum().item())
+
+
+def test_with_dropconnect_keeps_the_weights_and_eval_output():
+    from gymlab.vision.classify.mlp import MLP
+
+    torch.manual_seed(0)
+    net = MLP(6, [5, 5], 3, "relu", "he").eval()
+    x = torch.randn(4, 6)
+    before = net(x)
+    R.with_dropconnect(net, 0.5)
+    assert all(isinstance(layer.linear, R.DropConnectLinear) for layer in net.layers)
+    assert torch.allclose(net.eval()(x), before)
+    with pytest.raises(ValueError, match="maxout"):
+        R.with_dropconnect(MLP(6, [5], 3, "maxout", "he"), 0.5)
+
+
+def test_verdict_reads_the_gap_and_the_training_accuracy():
+    assert R.verdict(1.0, 0.2).startswith("big gap")
+    assert R.verdict(0.5, 0.0).startswith("low training accuracy")
+    assert R.verdict(0.65, 0.0, label_noise=0.3).startswith("small gap")  # 0.65 > 0.9 * 0.7

@@ -95,3 +95,24 @@ def test_experiment_offers_the_sanity_protocol(tmp_path):
     exp.setup(cfg, registry.Context(device=torch.device("cpu"), seed=0, run_dir=tmp_path, log=lambda m: None))
     r = sanity.check_initial_loss(sanity.as_sanity_model(exp.sanity_model()))
     assert r["init_expected"] == pytest.approx(math.log(2)) and r["init_ok"]
+
+
+def test_gradient_grid_rows_and_growth_keys():
+    rows = rg.gradient_grid(8, [0.5], [1, 11], forget_bias=5.0)
+    assert [r["model"] for r in rows] == ["rnn (linear regime)", "rnn (tanh, inputs)", "lstm (forget bias 5)",
+                                          "lstm (forget bias 0)"]
+    growth = rg.grid_growth(rows, [1, 11])
+    assert set(growth) == {"rnn_linear_r0.5", "rnn_r0.5", "lstm_r0.5", "lstm_closed_r0.5"}
+    assert growth["rnn_linear_r0.5"] == pytest.approx(10 * math.log10(0.5), abs=1e-3)  # exactly r^T
+    assert rg.grid_table(rows)[0]["T=1"] == f"{rows[0]['T=1']:.3g}"
+
+
+def test_clipped_step_reports_the_norm_before_clipping():
+    net = rg.RecallNet(rg.lstm(4, 1.0))
+    x, y = rg.recall_batch(5, 8, torch.Generator().manual_seed(0))
+    opt = torch.optim.SGD(net.parameters(), lr=0.0)  # no change: the same gradient twice
+    _, free = rg.clipped_step(net, opt, x, y, clip=0.0)
+    loss, before = rg.clipped_step(net, opt, x, y, clip=free / 10)
+    assert before == pytest.approx(free, rel=1e-5) and loss > 0
+    assert rg.grad_norm(net.parameters()) == pytest.approx(free / 10, rel=1e-4)
+    assert rg.recall_eval(net, x, y)[1] == pytest.approx(loss, rel=1e-5)
