@@ -77,7 +77,7 @@ def media_share(seeds: int) -> list[dict]:
     """The default ppo run (gif=false), then the episode GIF of its policy made as the runner makes it and as it
     was made before; share = GIF / (run + GIF)."""
     import gymlab
-    from gymlab.runners.experiments.rl.deep_rl import env_factory
+    from gymlab.runners.templates.rl import env_factory
     from gymlab.runners.loop import run
     from gymlab.runners.media import episode_video, save_gif
 

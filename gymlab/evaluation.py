@@ -39,7 +39,7 @@ def evaluate(agent_or_run, env=None, episodes: int | None = None, seeds=None, *,
 
 def run_env(cfg):
     """The evaluation env of an RL run's config: a factory (pixel observations when the run used them)."""
-    from gymlab.runners.experiments.rl.deep_rl import env_factory
+    from gymlab.runners.templates.rl import env_factory
 
     return env_factory(cfg)
 

@@ -327,15 +327,15 @@ def test_unwritable_folder_is_found_before_training(tmp_path, monkeypatch):
 @pytest.mark.parametrize("item, needle", [
     ("seed=-1", "bad value for 'seed': -1; it must be an integer in [0, 2^32)"),
     ("seed=4294967296", "bad value for 'seed'"),
-    ("batch_size=0", "bad value for 'batch_size': 0; it must be at least 1"),
+    ("batch_size=0", "bad value for 'agent.batch_size': 0; it must be at least 1"),
     ("log_every=0", "bad value for 'log_every'"),
-    ("n_envs=0", "bad value for 'n_envs'"),
+    ("n_envs=0", "bad value for 'agent.n_envs'"),
     ("eval_episodes=0", "bad value for 'eval_episodes'"),
     ("epochs=0", "bad value for 'epochs'"),
     ("seconds=-1", "bad value for 'seconds'"),
-    ("gamma=1.5", "bad value for 'gamma'"),
-    ("net_arch=[32,32", "bad value for 'net_arch': '[32,32' is malformed"),
-    ("lr=${nope}", "bad value for 'lr': Interpolation key 'nope' not found"),
+    ("gamma=1.5", "bad value for 'agent.gamma'"),
+    ("net_arch=[32,32", "bad value for 'agent.net_arch': '[32,32' is malformed"),
+    ("lr=${nope}", "bad value for 'agent.lr': Interpolation key 'nope' not found"),
 ])
 def test_bad_config_values_name_their_key(item, needle):
     with pytest.raises(GymlabError) as err:
@@ -350,7 +350,7 @@ def test_bad_values_on_the_command_line_are_one_line():
 
 
 def test_sb3_policy_key(tmp_path):
-    with pytest.raises(GymlabError, match="bad value for 'policy': 'Foo'; valid: MlpPolicy, CnnPolicy, MultiInputPolicy"):
+    with pytest.raises(GymlabError, match="bad value for 'agent.policy': 'Foo'; valid: MlpPolicy, CnnPolicy, MultiInputPolicy"):
         run("sb3-ppo", [*BASE, "policy=Foo", f"run_dir={tmp_path / 'a'}"], quiet=True)
     s = run("sb3-ppo", [*BASE, "policy=MlpPolicy", "zoo=false", "n_envs=1", "n_steps=32", "batch_size=32", "steps=1",
                         "eval_episodes=1", "gif=false", f"run_dir={tmp_path / 'b'}"], quiet=True)
