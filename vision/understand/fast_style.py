@@ -138,3 +138,108 @@ def train_step(model: TransformNet, opt: torch.optim.Optimizer, objective, x: to
     total.backward()
     opt.step()
     return {"loss": total.item(), **{k: v.item() for k, v in parts.items()}}
+
+
+def optimise_each(photos: Sequence[torch.Tensor], objectives: Sequence, steps: int = 200, lr: float = 0.03) -> list:
+    """The per-image optimisation it is compared with (vision.style, from each photo): [(image, loss, ms)]."""
+    import time
+
+    out = []
+    for photo, obj in zip(photos, objectives):
+        t0 = time.perf_counter()
+        x, _ = st.optimize_image(lambda im, obj=obj: obj(im)[0], photo, steps, lr)
+        ms = 1000 * (time.perf_counter() - t0)
+        with torch.no_grad():
+            out.append((x, obj(x)[0].item(), ms))
+    return out
+
+
+@torch.no_grad()
+def forward_ms(model: nn.Module, x: torch.Tensor, reps: int = 5) -> float:
+    """Milliseconds of one forward pass, the fastest of ``reps`` (the least disturbed run, as timeit advises)."""
+    import time
+
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        model(x)
+        if x.device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(1000 * (time.perf_counter() - t0))
+    return min(times)
+
+
+@torch.no_grad()
+def compare(model: nn.Module, photos: Sequence[torch.Tensor], objectives: Sequence, optimised: list, reps: int = 5) -> dict:
+    """Means over the photos: the loss of the feed-forward result (loss, style_loss, content_loss), of the
+    optimised image (opt_loss), of the untouched photo (content_image_loss), loss_ratio = loss / opt_loss,
+    gap_closed = (content_image_loss - loss) / (content_image_loss - opt_loss), and the time per image of
+    each (ms_per_image of the first photo, opt_ms_per_image) and their ratio (speedup)."""
+    mean = lambda v: sum(v) / len(v)  # noqa: E731
+    ff = [obj(model(c)) for c, obj in zip(photos, objectives)]
+    loss, opt_loss = mean([t.item() for t, _ in ff]), mean([o[1] for o in optimised])
+    start = mean([obj(c)[0].item() for c, obj in zip(photos, objectives)])
+    ms, opt_ms = forward_ms(model, photos[0], reps), mean([o[2] for o in optimised])
+    return {"loss": loss, "style_loss": mean([p["style"].item() for _, p in ff]),
+            "content_loss": mean([p["content"].item() for _, p in ff]), "opt_loss": opt_loss,
+            "content_image_loss": start, "loss_ratio": loss / opt_loss, "gap_closed": (start - loss) / (start - opt_loss),
+            "ms_per_image": ms, "opt_ms_per_image": opt_ms, "speedup": opt_ms / ms}
+
+
+@torch.no_grad()
+def draw_comparison(model: nn.Module, style: torch.Tensor, photos: Sequence[torch.Tensor], names: Sequence[str],
+                    objectives: Sequence, optimised: list):
+    """A figure: per held-out photo (columns) the photo, the optimised image and the feed-forward one, with losses."""
+    import matplotlib.pyplot as plt
+
+    n = len(photos)
+    fig, axes = plt.subplots(3, n + 1, figsize=(2.2 * (n + 1), 6.9), squeeze=False)
+    for r, title in enumerate(("held-out photo", "optimised (per image)", "feed-forward (one pass)")):
+        axes[r, 0].text(0.5, 0.5, title, ha="center", va="center", fontsize=9)
+        axes[r, 0].axis("off")
+    axes[0, 0].imshow(st.to_numpy_image(style), extent=(0.25, 0.75, 0.6, 0.95))
+    axes[0, 0].set_xlim(0, 1)
+    axes[0, 0].set_ylim(0, 1)
+    axes[0, 0].set_title("style", fontsize=8)
+    for j, (c, obj, (x_opt, loss_opt, _)) in enumerate(zip(photos, objectives, optimised)):
+        y = model(c)
+        cells = [(c, f"{names[j]}: loss {obj(c)[0].item():.3f}"), (x_opt, f"loss {loss_opt:.3f}"),
+                 (y, f"loss {obj(y)[0].item():.3f}")]
+        for r, (im, title) in enumerate(cells):
+            axes[r, j + 1].imshow(st.to_numpy_image(im))
+            axes[r, j + 1].set_title(title, fontsize=8)
+            axes[r, j + 1].axis("off")
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def draw_applied(model: nn.Module, photos: torch.Tensor):
+    """A figure: photos (N, 3, H, W) over their feed-forward results, one forward pass."""
+    import matplotlib.pyplot as plt
+
+    out = model(photos)
+    fig, axes = plt.subplots(2, len(photos), figsize=(1.7 * len(photos), 3.6), squeeze=False)
+    for j in range(len(photos)):
+        for r, im in enumerate((photos[j], out[j])):
+            axes[r, j].imshow(st.to_numpy_image(im[None]))
+            axes[r, j].axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def draw_loss_curve(history: list, opt_loss: float):
+    """A figure: the training loss (``history``: dicts with step and train/loss) against the mean loss of
+    per-image optimisation."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    if history:
+        ax.plot([h["step"] for h in history], [h["train/loss"] for h in history], label="training crops")
+    ax.axhline(opt_loss, color="k", ls="--", label="per-image optimisation (held-out, mean)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -21,6 +21,7 @@ Pixels are optimised with Adam and clamped to [0, 1] after every step.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -57,6 +58,8 @@ class RandomConvNet(nn.Module):
 
     def __init__(self, channels: Sequence[int] = (32, 64, 128, 256), seed: int = 0):
         super().__init__()
+        if not channels:
+            raise ValueError("channels must name at least one stage")
         g = torch.Generator().manual_seed(seed)
         convs, c_in = [], 3
         for c in channels:
@@ -229,3 +232,83 @@ def invert_features(net, target, layer=2, steps=300, lr=0.02, tv_weight=0.0, see
     """An image whose layer-``layer`` features match ``target``'s, grown from noise."""
     objective = inversion_objective(net, target, layer, tv_weight)
     return optimize_image(objective, noise_image(target.shape, seed), steps, lr)
+
+
+# ------------------------------------------------------------------------------ the four problems, ready to run
+@dataclass
+class ImageTask:
+    """A pixel-optimisation problem: the start image, the objective to minimise, ``metrics(x)`` (the
+    scores of an image, with those of the start for scale; call under no_grad) and the images a figure
+    shows beside the result (titled ``result``)."""
+    start: torch.Tensor
+    objective: Callable
+    metrics: Callable
+    shown: dict
+    result: str
+
+
+def texture_task(net: nn.Module, style: torch.Tensor, tv_weight: float = 0.0, seed: int = 0) -> ImageTask:
+    """Texture synthesis from noise; metrics style_loss (without the TV term) and style_loss_start."""
+    start, loss = noise_image(style.shape, seed).to(style.device), texture_objective(net, style)
+    return ImageTask(start, texture_objective(net, style, tv_weight=tv_weight),
+                     lambda x: {"style_loss": loss(x).item(), "style_loss_start": loss(start).item()},
+                     {"style": style, "noise": start}, "synthesised")
+
+
+def transfer_task(net: nn.Module, content: torch.Tensor, style: torch.Tensor, content_layer: int = 2,
+                  content_weight: float = 1.0, style_weight: float = 1.0, tv_weight: float = 0.0) -> ImageTask:
+    """Style transfer from the content image; metrics loss, style_loss, content_loss, tv and
+    style_loss_content (the content image's own style loss)."""
+    obj = style_transfer_objective(net, content, style, content_layer, None, content_weight, style_weight, tv_weight)
+
+    def metrics(x):
+        (total, parts), start = obj(x), obj(content)[1]
+        return {"loss": total.item(), "style_loss": parts["style"].item(), "content_loss": parts["content"].item(),
+                "tv": parts["tv"].item(), "style_loss_content": start["style"].item()}
+
+    return ImageTask(content.clone(), obj, metrics, {"content": content, "style": style}, "result")
+
+
+def dream_task(net: nn.Module, image: torch.Tensor, layer: int = 2) -> ImageTask:
+    """DeepDream from the photo; metrics activation_norm (the layer's RMS), its _start and activation_gain."""
+    with torch.no_grad():
+        _check_layers(len(net(image)), [layer])
+    rms = lambda x: net(x)[layer].pow(2).mean().sqrt().item()  # noqa: E731
+
+    def metrics(x):
+        now, start = rms(x), rms(image)
+        return {"activation_norm": now, "activation_norm_start": start, "activation_gain": now / start}
+
+    return ImageTask(image, dream_objective(net, layer), metrics, {"photo": image}, f"dream (layer {layer})")
+
+
+def inversion_task(net: nn.Module, target: torch.Tensor, layer: int = 2, tv_weight: float = 0.0,
+                   seed: int = 0) -> ImageTask:
+    """Feature inversion from noise; metrics feature_error, feature_error_noise and pixel_mse."""
+    with torch.no_grad():
+        feats = net(target)
+    _check_layers(len(feats), [layer])
+    start, t = noise_image(target.shape, seed).to(target.device), feats[layer]
+    obj = inversion_objective(net, target, layer, tv_weight)
+    err = lambda x: feature_error(net(x)[layer], t).item()  # noqa: E731
+    return ImageTask(start, obj, lambda x: {"feature_error": err(x), "feature_error_noise": err(start),
+                                            "pixel_mse": (x - target).pow(2).mean().item()},
+                     {"target": target, "noise": start}, f"from layer {layer} features")
+
+
+def to_numpy_image(x: torch.Tensor) -> np.ndarray:
+    """The first image of a batch (1, 3, H, W) as an (H, W, 3) array in [0, 1]."""
+    return x[0].detach().permute(1, 2, 0).clamp(0, 1).cpu().numpy()
+
+
+def draw_strip(named: dict):
+    """A figure: the named images (1, 3, H, W) side by side, titled."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(named), figsize=(2.6 * len(named), 2.9), squeeze=False)
+    for ax, (title, im) in zip(axes[0], named.items()):
+        ax.imshow(to_numpy_image(im))
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
