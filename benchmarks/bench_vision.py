@@ -123,8 +123,9 @@ def _bare_loop(name: str, steps: int, seed: int = 0) -> float:
     xtr, ytr = ds.train.x, ds.train.y
     norm = fit_normalization(xtr, cfg.preprocess)
     model = build(name, 1, 8, 10, **kwargs)
-    opt = optim.make_optimizer(model.parameters(), cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.momentum)
-    sched = optim.make_scheduler(opt, cfg.schedule, cfg.step_size, cfg.gamma)
+    o = cfg.optim
+    opt = optim.make_optimizer(model.parameters(), o.name, o.lr, o.weight_decay, o.momentum)
+    sched = optim.make_scheduler(opt, o.schedule, o.step_size, o.gamma)
     spe = math.ceil(len(ytr) / cfg.batch_size)
     model.train()
     starts = []

@@ -50,10 +50,11 @@ def main(run_dir: str | None, steps: int) -> float:
                         f"run_dir={run_dir}", "progress=false", "logger.mode=disabled"], check=True)
     trained = gymlab.load(run_dir)
     print(f"loaded {trained.experiment} from {run_dir}: {type(trained).__name__}")
+    data = getattr(trained.run_config, "data", registry.get(trained.experiment).data)
     if hasattr(trained, "predict"):
         score = play(trained)
         print(f"one episode of {trained.run_config.env}: return {score:.1f}")
-    elif getattr(trained.run_config, "data", registry.get(trained.experiment).data) == "digits":
+    elif getattr(data, "name", data) == "digits":  # a data group (data.name) or a plain name
         score = classify(trained)
         print(f"test accuracy: {score:.3f}")
     else:

@@ -4,15 +4,18 @@ the loop around them (Lightning's split of the work).
     data(cfg)               -> Splits(train, val, test): tuples of tensors, examples on the first axis
                                (default: the image set ``data.name`` names, as (x, y))
     build(cfg, shape, classes) -> nn.Module                                            (abstract)
-    loss(model, batch)      -> (scalar loss, {"accuracy": ...}): means over the batch   (abstract)
+    loss(model, batch)      -> (scalar loss, {"accuracy": ...}): means over the batch   (abstract);
+                               a metric named "loss" is reported in the optimised one's place
+                               (e.g. one of two models trained side by side on the sum)
     augment(batch, g)       -> batch (hook: random crops, flips; default none)
+    update()                -> the step after backward (hook: default ``opt.step()``; masks, centroids)
 
 What the template does with them:
 - ``setup``: seeds torch, moves the splits to the device, ``ctx.prepare_model(build(...))``, and the
   optimiser and learning-rate schedule that ``cfg.optim`` names (vision.nn.optim).
 - ``train_step``: minibatch ``step`` of the seeded shuffle (vision.data.batching: an order fixed by
   (seed, epoch), so a resumed run takes the same batches), this process's shard of it, ``augment``,
-  the loss under autocast, one optimiser step; at the end of an epoch one step of the schedule
+  the loss under autocast, ``update()``; at the end of an epoch one step of the schedule
   (``plateau``: on the validation loss).
 - ``evaluate``: ``loss`` in eval mode without gradients over each split of ``eval_splits`` in batches
   of ``eval_batch``; the example-weighted means as ``eval/<metric>`` (test), ``eval/val_<metric>``,
@@ -20,6 +23,11 @@ What the template does with them:
 - ``sanity_model``: ``loss`` on the training split for ``sanity=true`` (runners.sanity), when
   ``sanity_kind`` is set ("softmax", "svm", "bits", ...).
 - Checkpoints: model, optimiser and step are gathered by ``Experiment``; the schedule's state is added.
+
+``Classifier`` is the template for labelled images: ``loss`` is the cross-entropy of
+``model(norm(x))`` and its accuracy (``norm``: None, or a transform fitted on the training split, e.g.
+in ``data``; inside the loss the images stay raw, and ``gymlab.load`` wraps the model with it), the
+``sanity=true`` checks expect log C, and ``media`` is the test confusion matrix.
 """
 from __future__ import annotations
 
@@ -28,10 +36,12 @@ from dataclasses import dataclass
 from typing import ClassVar, Optional
 
 import torch
+import torch.nn.functional as F
 
 from gymlab.runners.config import DataConfig, OptimConfig, RunConfig, group
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.experiment import Experiment
+from gymlab.runners.media import Confusion
 from gymlab.vision.data import datasets, folders
 from gymlab.vision.data.batching import batch_indices
 from gymlab.vision.nn import optim
@@ -100,6 +110,9 @@ class Supervised(Experiment):
     def augment(self, batch: Batch, generator: torch.Generator) -> Batch:
         return batch
 
+    def update(self) -> None:
+        self.opt.step()
+
     # ------------------------------------------------------------------ what the template does
     def setup(self, cfg, ctx):
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
@@ -129,9 +142,10 @@ class Supervised(Experiment):
             loss, metrics = self.loss(self.model, batch)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        self.opt.step()
+        self.update()
         self.step += 1
-        out = {"train/loss": loss.item(), **{f"train/{k}": float(v) for k, v in metrics.items()},
+        out = {"train/loss": loss.item(), **{f"train/{k}": float(v.detach() if torch.is_tensor(v) else v)
+                                                  for k, v in metrics.items()},
                "train/lr": self.opt.param_groups[0]["lr"], "train/epoch": self.step / self.steps_per_epoch}
         if self.scheduler is not None and self.step % self.steps_per_epoch == 0:  # the end of an epoch
             if cfg.optim.schedule == "plateau":
@@ -183,3 +197,27 @@ class Supervised(Experiment):
         super().load_state_dict(state)
         if self.scheduler is not None and scheduler is not None:
             self.scheduler.load_state_dict(scheduler)
+
+
+class Classifier(Supervised):
+    """Give ``build``; the loss is cross-entropy on ``(x, y)`` batches, after ``norm`` (see the module docstring)."""
+
+    norm = None
+    sanity_kind: ClassVar[Optional[str]] = "softmax"
+
+    def logits(self, model, x: torch.Tensor) -> torch.Tensor:
+        return model(self.norm(x) if self.norm is not None else x).float()
+
+    def loss(self, model, batch: Batch) -> tuple[torch.Tensor, dict]:
+        x, y = batch
+        logits = self.logits(model, x)
+        return F.cross_entropy(logits, y), {"accuracy": (logits.argmax(1) == y).float().mean()}
+
+    @torch.no_grad()
+    def media(self):
+        """The confusion matrix on the test split (W&B: a chart and a per-class table; files: confusion.png, .md)."""
+        self.model.eval()
+        with self.ctx.autocast():
+            pred = torch.cat([self.logits(self.model, x).argmax(1) for x in self.test[0].split(self.eval_batch)])
+        return {"confusion": Confusion(self.test[1].cpu().numpy(), pred.cpu().numpy(),
+                                       [str(c) for c in range(self.classes)])}

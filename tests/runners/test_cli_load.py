@@ -52,7 +52,7 @@ def test_load_a_cli_trained_classifier_takes_raw_images(tmp_path):
     cli = json.loads(gymlab_cli("eval", "mlp", "--json", cwd=tmp_path))
     model = gymlab.load(tmp_path / "mlp")
     assert isinstance(model, torch.nn.Module) and not model.training
-    assert model.run_config.data == "digits" and model.experiment == "mlp"
+    assert model.run_config.data.name == "digits" and model.experiment == "mlp"
 
     from gymlab.vision.data.datasets import load_digits_split
 
@@ -90,7 +90,7 @@ def test_load_a_cli_trained_generative_model(tmp_path):
     fresh = registry.get("vae").cls()
     fresh.setup(vae.run_config, registry.Context(device=torch.device("cpu"), seed=0, run_dir=tmp_path,
                                                  log=lambda m: None))
-    x = fresh.xte[:200]
+    x = fresh.test[0][:200]
 
     def elbo(net):
         torch.manual_seed(0)

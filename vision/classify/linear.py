@@ -79,3 +79,13 @@ def init_weights(dim: int, num_classes: int, generator: torch.Generator, scale: 
 
 def predict(W: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     return (add_bias(X) @ W).argmax(dim=1)
+
+
+def as_module(W: torch.Tensor) -> torch.nn.Module:
+    """``x W`` as an nn.Module on images (N, ...): Flatten, then Linear with the weights W[:-1] and bias W[-1]."""
+    W = W.detach().cpu()
+    head = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(W.shape[0] - 1, W.shape[1]))
+    with torch.no_grad():
+        head[1].weight.copy_(W[:-1].T)
+        head[1].bias.copy_(W[-1])
+    return head
