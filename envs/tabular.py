@@ -24,9 +24,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["TabularMDP", "MRP", "from_gymnasium", "random_mdp", "TabularEnv", "make_env", "GYMNASIUM_TABULAR"]
+__all__ = ["TabularMDP", "MRP", "from_gymnasium", "random_mdp", "TabularEnv", "make_env", "GYMNASIUM_TABULAR",
+           "TABULAR_ENVS", "mdp_by_name", "episode_limit", "env_by_name"]
 
 GYMNASIUM_TABULAR = ("FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1", "Taxi-v4")
+TABULAR_ENVS = GYMNASIUM_TABULAR + ("random", "gridworld")  # the names mdp_by_name knows
+DEFAULT_MAX_STEPS = {"random": 200, "gridworld": 1000, "CliffWalking-v1": 1000}  # where the env sets no step limit
 _ATOL = 1e-6  # how far a row of P may be from summing to 1
 # A dense P whose non-zeros are at most this fraction of its entries is backed up through a CSR copy (made on
 # the first backup): a sparse matrix-vector product on (S*A, S) does work in proportion to the non-zeros, the
@@ -469,3 +472,34 @@ def make_env(mdp: TabularMDP, max_steps: int | None = None):
     if max_steps:
         env = _gym.wrappers.TimeLimit(env, max_episode_steps=int(max_steps))
     return env
+
+
+# ---------------------------------------------------------------------- by name
+def mdp_by_name(name: str, gamma: float = 0.99, *, seed: int = 0, states: int = 1000, actions: int = 8,
+                branching: int = 10, size: int = 10, slip: float = 0.1) -> TabularMDP:
+    """The model ``name`` (TABULAR_ENVS) stands for: a gymnasium env's table (:func:`from_gymnasium`),
+    ``random`` (:func:`random_mdp` with ``states``, ``actions``, ``branching``, ``seed``) or ``gridworld``
+    (``size`` x ``size`` cells, ``slip``)."""
+    if name == "random":
+        return random_mdp(states, actions, branching, seed=seed, gamma=gamma)
+    if name == "gridworld":
+        from gymlab.envs.gridworld import gridworld
+
+        return gridworld(size, slip=slip, gamma=gamma)
+    return from_gymnasium(name, gamma=gamma)
+
+
+def episode_limit(name: str, max_steps: int = 0) -> int:
+    """``max_steps`` when given, else the gymnasium env's own limit (FrozenLake 100/200, Taxi 200), else
+    DEFAULT_MAX_STEPS."""
+    if max_steps:
+        return int(max_steps)
+    spec = _gym.spec(name) if name in GYMNASIUM_TABULAR else None
+    return (spec.max_episode_steps if spec is not None else None) or DEFAULT_MAX_STEPS[name]
+
+
+def env_by_name(name: str, mdp: TabularMDP, max_steps: int = 0):
+    """An env to play ``name`` in, ending episodes at ``episode_limit(name, max_steps)``: the real gymnasium
+    env where there is one, else a simulator of ``mdp`` (:func:`make_env`)."""
+    limit = episode_limit(name, max_steps)
+    return _gym.make(name, max_episode_steps=limit) if name in GYMNASIUM_TABULAR else make_env(mdp, limit)
