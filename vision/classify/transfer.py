@@ -90,3 +90,27 @@ def train_mode(model: PooledClassifier, method: str) -> None:
     model.train()
     if method == "frozen":
         model.backbone.eval()
+
+
+def small_backbone(name: str, width: int = 16, size: int = 20, num_classes: int = 10) -> nn.Module:
+    """A backbone of vision.nn.backbones for 1 x size x size images; vgg gets three small stages of
+    ``width``, ``2 width``, ``4 width`` channels (1, 1 and 2 convs)."""
+    from gymlab.vision.nn.backbones import build
+
+    kw = dict(widths=(width, 2 * width, 4 * width), convs=(1, 1, 2)) if name == "vgg" else {}
+    return build(name, 1, size, num_classes, **kw)
+
+
+def digits_to_scenes(seed: int = 0, copies: int = 4, n_target: int = 1000, n_test: int = 500) -> dict:
+    """The two tasks, as tensors: ``source`` (placed training digits, ``copies`` each, and their labels),
+    ``source_test`` (one placed copy of each test digit), ``target`` and ``target_test`` (one-digit 32x32
+    scenes of vision.data.scenes and the digit's label)."""
+    from gymlab.vision.data.datasets import load_digits_split
+    from gymlab.vision.data.scenes import load_scenes
+
+    digits = load_digits_split(seed)
+    scenes = load_scenes(seed, n_target, n_test, min_digits=1, max_digits=1)
+    label = lambda s: torch.stack([lab[0] for lab in s.labels])  # noqa: E731
+    return {"source": (place_digits(digits.train.x, copies, seed=seed), digits.train.y.repeat(copies)),
+            "source_test": (place_digits(digits.test.x, 1, seed=seed + 1), digits.test.y),
+            "target": (scenes.train.images, label(scenes.train)), "target_test": (scenes.test.images, label(scenes.test))}

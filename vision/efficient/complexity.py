@@ -275,3 +275,36 @@ def formula_check(model: nn.Module, example: Union[torch.Tensor, Sequence[torch.
 
     _forward_with_hooks(model, args, [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))], hook)
     return list(rows.values())
+
+
+def flop_counter_macs(model: nn.Module, args: tuple) -> int:
+    """PyTorch's own count per image (torch.utils.flop_counter: every matmul and convolution, 2 FLOPs
+    per multiply-add, halved): a peer check of the hooks that also sees matmuls outside layers."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as fc, inference(model):
+        model(*args)
+    return fc.get_total_flops() // 2 // args[0].shape[0]
+
+
+def complexity_row(model: nn.Module, args: tuple, repeats: int = 20) -> tuple[dict, list[dict], Profile]:
+    """One row of the comparison table (params; params_in_layers, the part the hooks see; MACs of the
+    layers; MACs_flop_counter; activations per image; latency_ms, the median of ``repeats`` CPU passes;
+    formula_layers and formula_mismatches of ``formula_check``), the formula checks, and the profile."""
+    prof = profile(model, args, latency=True, repeats=repeats, warmup=2)
+    checks = formula_check(model, args)
+    row = {"params": prof.params, "params_in_layers": sum(r.params for r in prof.layers), "MACs": prof.macs,
+           "MACs_flop_counter": flop_counter_macs(model, args), "activations": prof.activations,
+           "activation_KB": prof.activation_bytes / 1024, "latency_ms": prof.latency_ms,
+           "formula_layers": len(checks), "formula_mismatches": sum(not c["ok"] for c in checks)}
+    return row, checks, prof
+
+
+def backbone_models(sizes: Sequence[int]) -> list[tuple]:
+    """(name, "backbone", size, factory -> (model, example args)) for every backbone of vision.nn.backbones
+    at every size: 1 channel at 8 (digits) and 28 (MNIST), 3 at 32 (CIFAR)."""
+    from gymlab.vision.nn.backbones import BACKBONES, build
+
+    return [(n, "backbone", s, lambda n=n, s=s, c=3 if s == 32 else 1: (build(n, in_channels=c, image_size=s),
+                                                                         (torch.rand(1, c, s, s),)))
+            for s in sizes for n in BACKBONES]

@@ -48,3 +48,12 @@ def adversarial_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon
     """α L(x) + (1 - α) L(x_adv) with x_adv made by FGSM on the current model."""
     x_adv = fgsm(model, x, y, epsilon)
     return alpha * F.cross_entropy(model(x), y) + (1 - alpha) * F.cross_entropy(model(x_adv), y)
+
+
+def accuracy_under_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float,
+                          batch: int = 1000) -> float:
+    """Accuracy on FGSM examples at ``epsilon`` (clean images when 0), ``batch`` images at a time."""
+    hits = 0.0
+    for xb, yb in zip(x.split(batch), y.split(batch)):
+        hits += accuracy(model, fgsm(model, xb, yb, epsilon) if epsilon > 0 else xb, yb) * len(yb)
+    return hits / len(y)

@@ -1,174 +1,115 @@
-"""`transfer`: a backbone pretrained on the digits (resized to 10-16 pixels, shifted on a 20x20 canvas) reused
-on one-digit scenes (a 10-16 pixel digit anywhere on a 32x32 canvas; the label is the digit), with a
-new head: frozen features against fine-tuning against training from scratch, as the number of
-labelled scenes shrinks (vision.transfer).
+"""`transfer`: a backbone pretrained on the digits (resized to 10-16 pixels, shifted on a 20x20 canvas)
+reused on one-digit scenes (a 10-16 pixel digit anywhere on a 32x32 canvas; the label is the digit) with
+a new head: frozen features against fine-tuning against training from scratch, as the number of
+labelled scenes shrinks (vision.classify.transfer).
 
-Schedule: ``pretrain_steps`` on the digits, then for each labelled-set size (``sizes``) and method a
-job of ``target_steps`` minibatches; each job's test accuracy goes into the table. eval/accuracy is
-the better of frozen and fine-tuned with the fewest labels, eval/transfer_gain its lead over scratch."""
+Schedule: ``pretrain_steps`` on the digits, then a job of ``target_steps`` minibatches for each size of
+``sizes`` and method, scored on the test scenes. Keys: eval/<method>_acc_n<size>, eval/pretrain_digits_accuracy,
+eval/accuracy (frozen or fine-tuned, the better, with the fewest labels), eval/transfer_gain (its lead over scratch)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from gymlab.runners.config import RunConfig
+from gymlab.runners.config import OptimConfig, RunConfig, group
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.experiments._shared import batch_indices
-from gymlab.runners.registry import register
 from gymlab.runners.experiment import Experiment
-from gymlab.vision.nn.backbones import BACKBONES, build
-from gymlab.vision.data.datasets import load_digits_split
-from gymlab.vision.data.scenes import load_scenes
-from gymlab.vision.classify.transfer import METHODS, PooledClassifier, for_target, place_digits, param_groups, train_mode
+from gymlab.runners.registry import register
+from gymlab.vision.classify import plots, transfer as T
+from gymlab.vision.classify.accuracy import accuracy
+from gymlab.vision.data.batching import batch_indices
+from gymlab.vision.nn import optim
+from gymlab.vision.nn.backbones import BACKBONES
 
 
 @dataclass
 class TransferConfig(RunConfig):
     steps: int = 1500  # pretrain_steps + len(sizes) * 3 * target_steps
     eval_every: int = 100
-    batch_size: int = 32
-    lr: float = 3e-3
+    batch_size: int = 32  # examples per minibatch (at most the labelled set)
+    optim: OptimConfig = group(OptimConfig, lr=3e-3)  # every job's optimiser (the head's lr when fine-tuning)
     backbone_lr_scale: float = 0.3  # fine-tuning: backbone learning rate = lr * this
-    data: str = "scenes"
-    backbone: Literal[tuple(BACKBONES)] = "vgg"
-    width: int = 16
-    pretrain_steps: int = 300
+    data: Literal["scenes"] = "scenes"  # the target task
+    backbone: Literal[tuple(BACKBONES)] = "vgg"  # vgg: three stages of width, 2 width, 4 width channels
+    width: int = 16  # vgg's first stage
+    pretrain_steps: int = 300  # minibatches on the source digits
     copies: int = 4  # randomly placed copies of each training digit for pretraining
-    target_steps: int = 100
+    target_steps: int = 100  # minibatches of each target job
     sizes: str = "20,50,200,1000"  # labelled scenes for the target task
-    n_test: int = 500
+    n_test: int = 500  # test scenes
 
 
 @register("transfer", data="digits->scenes", metric="eval/accuracy", select="eval/accuracy",
           description="transfer from digits to scenes: frozen vs fine-tuned vs scratch as labels shrink")
 class Transfer(Experiment):
     Config = TransferConfig
+    counters = ("step", "job", "results", "done")
 
     def setup(self, cfg: TransferConfig, ctx):
-        if cfg.data != "scenes":
-            raise GymlabError(f"bad value for 'data': {cfg.data!r}; valid: scenes")
         try:
             self.sizes = sorted(int(s) for s in cfg.sizes.split(","))
         except ValueError:
             raise GymlabError(f"bad value for 'sizes': {cfg.sizes!r}; expected integers joined by commas") from None
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
-        digits = load_digits_split(cfg.seed)
-        self.src_x = place_digits(digits.train.x, cfg.copies, seed=cfg.seed)
-        self.src_y = digits.train.y.repeat(cfg.copies)
-        self.src_test = (place_digits(digits.test.x, 1, seed=cfg.seed + 1), digits.test.y)
-        self.data = load_scenes(cfg.seed, max(self.sizes), cfg.n_test, min_digits=1, max_digits=1)
-        self.ytr = torch.stack([lab[0] for lab in self.data.train.labels])
-        self.yte = torch.stack([lab[0] for lab in self.data.test.labels])
-        self.jobs = [("pretrain", 0)] + [(m, n) for n in self.sizes for m in METHODS]
-        self.pretrained = ctx.prepare_model(PooledClassifier(self._fresh(), 10))
-        self.results = {}  # "method@n" -> test accuracy
-        self.step = 0
+        self.tasks = T.digits_to_scenes(cfg.seed, cfg.copies, max(self.sizes), cfg.n_test)
+        self.jobs = [("pretrain", 0)] + [(m, n) for n in self.sizes for m in T.METHODS]
+        self.fresh = lambda: T.small_backbone(cfg.backbone, cfg.width)  # noqa: E731
+        self.pretrained = ctx.prepare_model(T.PooledClassifier(self.fresh(), 10))
+        self.results, self.step = {}, 0  # eval key -> test accuracy of a finished job
         self._start(0)
 
-    def _fresh(self):
-        w = self.cfg.width
-        kw = dict(widths=(w, 2 * w, 4 * w), convs=(1, 1, 2)) if self.cfg.backbone == "vgg" else {}
-        return build(self.cfg.backbone, 1, 20, 10, **kw)
-
     def _job_of(self, step):
-        c = self.cfg
-        if step < c.pretrain_steps:
-            return 0, step
-        k, i = divmod(step - c.pretrain_steps, c.target_steps)
-        return 1 + k, i
+        """(job number, minibatch within it) of a 0-based step."""
+        k, i = divmod(step - self.cfg.pretrain_steps, self.cfg.target_steps)
+        return (0, step) if step < self.cfg.pretrain_steps else (1 + k, i)
 
     def _start(self, job):
-        """Build the model and optimizer of job number ``job``."""
-        self.job = job
-        method, _ = self.jobs[job]
+        """The model and optimiser of job number ``job`` (a new head, and backbone for scratch, seeded per job)."""
+        self.job, (method, _), o = job, self.jobs[job], self.cfg.optim
         if method == "pretrain":
-            self.model = self.pretrained
-            self.opt = torch.optim.Adam(self.model.parameters(), self.cfg.lr)
+            self.model, groups = self.pretrained, self.pretrained.parameters()
         else:
-            torch.manual_seed(self.cfg.seed * 1000 + job)  # the new head (and a scratch backbone) per job
-            self.model = self.ctx.prepare_model(for_target(self.pretrained, method, 10, self._fresh))
-            self.opt = torch.optim.Adam(param_groups(self.model, method, self.cfg.lr, self.cfg.backbone_lr_scale))
+            torch.manual_seed(self.cfg.seed * 1000 + job)
+            self.model = self.ctx.prepare_model(T.for_target(self.pretrained, method, 10, self.fresh))
+            groups = T.param_groups(self.model, method, o.lr, self.cfg.backbone_lr_scale)
+        self.opt = optim.make_optimizer(groups, o.name, o.lr, o.weight_decay, o.momentum)
 
     def train_step(self):
-        job, i = self._job_of(self.step)
-        if job >= len(self.jobs):
-            self.done = True
-            return {}
+        (job, i), c = self._job_of(self.step), self.cfg
         if job != self.job:
             self._start(job)
         method, n = self.jobs[job]
-        if method == "pretrain":
-            x, y = self.src_x, self.src_y
-            idx = batch_indices(self.cfg.seed, i, len(y), self.cfg.batch_size)
-        else:
-            x, y = self.data.train.images, self.ytr
-            idx = batch_indices(self.cfg.seed + job, i, n, min(self.cfg.batch_size, n))
+        x, y = self.tasks["source" if method == "pretrain" else "target"]
+        idx = batch_indices(c.seed, i, len(y), c.batch_size) if method == "pretrain" else \
+            batch_indices(c.seed + job, i, n, min(c.batch_size, n))
         idx = self.ctx.shard(idx)
-        train_mode(self.model, method)
+        T.train_mode(self.model, method)
         loss = F.cross_entropy(self.model(x[idx].to(self.device)), y[idx].to(self.device))
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
         self.step += 1
-        if method == "pretrain":
-            if self.step == self.cfg.pretrain_steps:
-                self.results["pretrain_digits"] = self._source_accuracy()
-        elif self._job_of(self.step)[0] != job:  # the job's last step: score it
-            self.results[f"{method}@{n}"] = self._accuracy(self.model)
+        if self._job_of(self.step)[0] != job:  # the job's last step: score it
+            self.results[f"{method}_acc_n{n}" if job else "pretrain_digits_accuracy"] = \
+                accuracy(self.model, *self.tasks["target_test" if job else "source_test"], 500)
         self.done = self._job_of(self.step)[0] >= len(self.jobs)
         return {"train/loss": loss.item(), "train/job": job}
 
-    @torch.no_grad()
-    def _accuracy(self, model):
-        model.eval()
-        pred = torch.cat([model(c.to(self.device)).argmax(1).cpu() for c in torch.split(self.data.test.images, 500)])
-        return float((pred == self.yte).float().mean())
-
-    @torch.no_grad()
-    def _source_accuracy(self):
-        self.pretrained.eval()
-        x, y = self.src_test
-        pred = self.pretrained(x.to(self.device)).argmax(1).cpu()
-        return float((pred == y).float().mean())
-
     def evaluate(self):
-        out = {f"eval/{k.replace('@', '_acc_n')}": v for k, v in self.results.items() if "@" in k}
-        if "pretrain_digits" in self.results:
-            out["eval/pretrain_digits_accuracy"] = self.results["pretrain_digits"]
-        n = self.sizes[0]
-        if f"scratch@{n}" in self.results:  # the headline: the pretrained backbone's best use with the fewest labels
-            best = max(self.results[f"frozen@{n}"], self.results[f"finetune@{n}"])
-            out["eval/accuracy"] = best
-            out["eval/transfer_gain"] = best - self.results[f"scratch@{n}"]
+        out, r, n = {f"eval/{k}": v for k, v in self.results.items()}, self.results, self.sizes[0]
+        if f"scratch_acc_n{n}" in r:  # the headline: the pretrained backbone's best use with the fewest labels
+            out["eval/accuracy"] = max(r[f"frozen_acc_n{n}"], r[f"finetune_acc_n{n}"])
+            out["eval/transfer_gain"] = out["eval/accuracy"] - r[f"scratch_acc_n{n}"]
         return out
 
-    def _rows(self):
-        return [{"labelled_scenes": n, **{m: self.results.get(f"{m}@{n}", float("nan")) for m in METHODS}}
-                for n in self.sizes]
-
     def media(self):
-        rows = self._rows()
-        fig, ax = plt.subplots(figsize=(4.5, 3.2))
-        for m, marker in zip(METHODS, "os^"):
-            ax.plot([r["labelled_scenes"] for r in rows], [r[m] for r in rows], marker + "-", label=m)
-        ax.set_xscale("log")
-        ax.set_xlabel("labelled target scenes")
-        ax.set_ylabel("test accuracy")
-        ax.legend()
-        ax.grid(alpha=0.3)
-        return {"transfer_table": rows, "accuracy_vs_labels": fig}
-
-    def state_dict(self):
-        return {"pretrained": self.pretrained.state_dict(), "model": self.model.state_dict(),
-                "opt": self.opt.state_dict(), "job": self.job, "step": self.step, "results": dict(self.results)}
+        rows = [{"labelled_scenes": n, **{m: self.results.get(f"{m}_acc_n{n}", float("nan")) for m in T.METHODS}}
+                for n in self.sizes]
+        return {"transfer_table": rows, "accuracy_vs_labels": plots.accuracy_vs_labels(rows, T.METHODS)}
 
     def load_state_dict(self, state):
-        self.pretrained.load_state_dict(state["pretrained"])
-        self._start(state["job"])
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.step, self.results = state["step"], dict(state["results"])
+        self._start(state["job"])  # the job's model and optimiser, for the gathered state to fill
+        super().load_state_dict(state)
