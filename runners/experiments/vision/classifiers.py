@@ -27,10 +27,6 @@ from gymlab.vision.nn.regularizers import augment
 from gymlab.vision.understand.filters import filter_grid, first_layer_filters
 
 
-def load_data(name: str, seed: int, root: Optional[str] = None):
-    return load_images(DataConfig(name, root), seed)
-
-
 @dataclass
 class KNNConfig(RunConfig):
     steps: int = 1

@@ -60,6 +60,7 @@ class Compress(Classifier):
                               f"({cfg.sparsities}), all in [0, 1)")
         self.total = cfg.dense_steps + len(self.levels) * cfg.retrain_steps + cfg.share_steps
         self.masks = self.shared = self.rows = None
+        self.eval_batch = cfg.eval_batch  # the template's evaluation chunks
         self.snapshots = {}  # phase -> state dict at its end; oneshot{s} -> test accuracy right after pruning
         self.make_net = lambda: C.DigitNet(cfg.width, cfg.hidden, num_classes=classes, image_size=shape[1], in_channels=shape[0])
         return self.make_net()

@@ -60,3 +60,11 @@ def test_unknown_regulariser():
     W, X, y = _problem()
     with pytest.raises(ValueError, match="valid: l2, l1, elastic"):
         linear.softmax_loss(W, X, y, 0.1, reg_type="l3")
+
+
+def test_as_module_computes_x_w_plus_b():
+    from gymlab.vision.classify.linear import add_bias, as_module
+
+    g = torch.Generator().manual_seed(0)
+    W, x = torch.randn(13, 4, generator=g), torch.rand(5, 1, 3, 4, generator=g)
+    assert torch.allclose(as_module(W)(x), add_bias(x.flatten(1)) @ W, atol=1e-6)

@@ -44,3 +44,17 @@ def test_pretrained_features_win_with_few_labels(tmp_path):
     assert s["eval/frozen_acc_n20"] >= s["eval/scratch_acc_n20"] + 0.2, s
     assert s["eval/finetune_acc_n20"] >= s["eval/scratch_acc_n20"] + 0.2, s
     assert s["eval/scratch_acc_n500"] >= s["eval/scratch_acc_n20"] + 0.2, s
+
+
+def test_digits_to_scenes_and_small_backbone():
+    from gymlab.vision.classify.transfer import digits_to_scenes, small_backbone
+
+    t = digits_to_scenes(seed=0, copies=2, n_target=30, n_test=10)
+    (xs, ys), (xst, yst) = t["source"], t["source_test"]
+    assert xs.shape[1:] == (1, 20, 20) and len(xs) == len(ys) and xst.shape[1:] == (1, 20, 20)
+    assert torch.equal(ys[: len(ys) // 2], ys[len(ys) // 2:])  # copy-major: the labels repeat
+    (xt, yt), (xtt, ytt) = t["target"], t["target_test"]
+    assert xt.shape == (30, 1, 32, 32) and len(yt) == 30 and xtt.shape[0] == len(ytt) == 10
+    assert int(yt.min()) >= 0 and int(yt.max()) <= 9
+    net = small_backbone("vgg", width=4)
+    assert net(torch.rand(2, 1, 20, 20)).shape == (2, 10)

@@ -180,3 +180,23 @@ def test_complexity_experiment_table(tmp_path):
     fvsbn = next(r for r in rows if r["model"] == "fvsbn")  # an inline matmul on a bare parameter
     assert fvsbn["params_in_layers"] == 0 < fvsbn["params"] and fvsbn["MACs_flop_counter"] > 0
     assert (tmp_path / "r" / "media" / "layers_resnet.md").exists()
+
+
+def test_complexity_row_and_model_lists():
+    from gymlab.generative.zoo import generative_models
+    from gymlab.vision.efficient.plots import complexity_bubbles
+
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 10))
+    row, checks, prof = C.complexity_row(net, (torch.rand(1, 1, 8, 8),), repeats=1)
+    assert row["params"] == row["params_in_layers"] == 40 + 2570
+    assert row["MACs"] == row["MACs_flop_counter"] == 8 * 8 * 4 * 9 + 256 * 10
+    assert row["formula_layers"] == len(checks) == 2 and row["formula_mismatches"] == 0 and row["latency_ms"] > 0
+    backbones = C.backbone_models([8, 32])
+    assert {(n, s) for n, _, s, _ in backbones} >= {("resnet", 8), ("vgg", 32)}
+    model, args = next(f for n, _, s, f in backbones if (n, s) == ("vgg", 32))()
+    assert args[0].shape == (1, 3, 32, 32) and model(*args).shape == (1, 10)
+    gen = {n: f for n, _, _, f in generative_models(8)}
+    vae, args = gen["vae (elbo)"]()
+    assert "elbo" in vae(*args)
+    rows = [{"model": "a", "family": "backbone", "input": "1x8x8", "params": 10, "MACs": 100, "latency_ms": 1.0}]
+    assert len(complexity_bubbles(rows).axes[0].collections) == 1

@@ -30,3 +30,17 @@ def test_fgsm_cuts_accuracy_and_adversarial_training_recovers(tmp_path):
     assert s["eval/accuracy"] >= 0.95
     assert s["eval/accuracy"] - s["eval/fgsm_accuracy"] >= 0.30, s
     assert s["eval/recovered"] >= 0.5, s
+
+
+def test_accuracy_under_attack_in_chunks_equals_the_whole_batch():
+    from gymlab.vision.understand.adversarial import accuracy, accuracy_under_attack
+    from gymlab.vision.understand.adversarial_plots import accuracy_vs_epsilon as curve_figure, examples
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()
+    x, y = torch.rand(10, 1, 4, 4), torch.randint(0, 3, (10,))
+    assert abs(accuracy_under_attack(net, x, y, 0.0, batch=3) - accuracy(net, x, y)) < 1e-6
+    whole = accuracy(net, fgsm(net, x, y, 0.2), y)  # FGSM is per example: chunks change nothing
+    assert abs(accuracy_under_attack(net, x, y, 0.2, batch=4) - whole) < 1e-6
+    assert len(curve_figure([0, 0.1], {"a": [1, 0.5], "b": [1, 0.9]}).axes[0].lines) == 2
+    assert len(examples(net, x, y, 0.1, n=2).axes) == 6
