@@ -257,7 +257,8 @@ def _bare_steps(name: str, x: torch.Tensor, y: torch.Tensor, steps: int, batch: 
     torch.manual_seed(0)
     model = build(name, 1, 28, 10, **exp().model_kwargs(cfg))
     norm = fit_normalization(x, cfg.preprocess, scale=True)
-    opt = optim.make_optimizer(model.parameters(), cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.momentum)
+    o = cfg.optim
+    opt = optim.make_optimizer(model.parameters(), o.name, o.lr, o.weight_decay, o.momentum)
     perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
     model.train()
     starts = []
