@@ -38,16 +38,16 @@ from gymlab.runners.experiment import Experiment
 @dataclass
 class TabularConfig(RunConfig):
     env: Literal[TABULAR_ENVS] = "FrozenLake-v1"  # a gymnasium toy-text env, random or gridworld
-    gamma: float = field(default=0.99, metadata={"range": (0.0, math.nextafter(1.0, 0.0), "in [0, 1)")})
+    gamma: float = field(default=0.99, metadata={"range": (0.0, math.nextafter(1.0, 0.0), "in [0, 1)")})  # discount
     states: int = 1000  # env=random
     actions: int = 8  # env=random
     branching: int = 10  # env=random: successors per state-action
     size: int = 10  # env=gridworld: size x size cells
     slip: float = 0.1  # env=gridworld: probability of moving to a side instead
-    # greedy rollouts per evaluation; None: 1000 (gymnasium envs), 100 (others); 0: none (exact values only)
-    eval_episodes: Optional[int] = field(default=None, metadata={"range": (0, None, "0 (no rollouts) or more")})
-    # episode step limit; 0: the env's own (FrozenLake 100/200, Taxi 200), else 200 (random), 1000
-    max_steps: int = field(default=0, metadata={"range": (0, None, "0 (the env's own limit) or a positive number")})
+    eval_episodes: Optional[int] = field(  # rollouts per evaluation; None: 1000 (gymnasium envs), 100; 0: none
+        default=None, metadata={"range": (0, None, "0 (no rollouts) or more")})
+    max_steps: int = field(  # episode step limit; 0: the env's (FrozenLake 100/200, Taxi 200), random 200, 1000
+        default=0, metadata={"range": (0, None, "0 (the env's own limit) or a positive number")})
 
 
 class Tabular(Experiment):

@@ -32,9 +32,9 @@ POSITIVE = {"range": (1, None, ">= 1")}
 class ValueIterationConfig(TabularConfig):
     steps: int = 100_000  # at most this many sweeps
     eval_every: int = 1000  # (the last sweep always evaluates)
-    tol: float = field(default=1e-8, metadata={"range": (1e-300, None, "> 0")})  # the greedy policy is tol-optimal at the stop
+    tol: float = field(default=1e-8, metadata={"range": (1e-300, None, "> 0")})  # the stop's greedy policy is tol-optimal
     rule: Literal[tuple(RULES)] = "span"  # span | sup (the stopping rule)
-    sweeps_per_step: int = field(default=1, metadata=POSITIVE)
+    sweeps_per_step: int = field(default=1, metadata=POSITIVE)  # sweeps per train step
 
 
 @register("value-iteration", data="FrozenLake-v1", metric="eval/mean_return", mode="max",
