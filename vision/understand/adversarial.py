@@ -13,6 +13,8 @@ from the current weights at every step:
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -57,3 +59,17 @@ def accuracy_under_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ep
     for xb, yb in zip(x.split(batch), y.split(batch)):
         hits += accuracy(model, fgsm(model, xb, yb, epsilon) if epsilon > 0 else xb, yb) * len(yb)
     return hits / len(y)
+
+
+class AdversarialPair(nn.Module):
+    """A classifier ``std`` and its copy ``adv`` (one initialisation), trained side by side on the same
+    batches: ``forward(x, y)`` gives (L(std(x), y), L_adv of ``adv`` at ``epsilon``, ``alpha``), so one
+    backward of their sum trains both (their parameters are disjoint), under DDP too."""
+
+    def __init__(self, model: nn.Module, epsilon: float, alpha: float = 0.5):
+        super().__init__()
+        self.std, self.adv = model, copy.deepcopy(model)
+        self.epsilon, self.alpha = epsilon, alpha
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return F.cross_entropy(self.std(x), y), adversarial_loss(self.adv, x, y, self.epsilon, self.alpha)

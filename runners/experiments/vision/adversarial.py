@@ -1,17 +1,13 @@
 """`fgsm`: fast gradient sign adversarial examples against a digits classifier, accuracy against epsilon,
-and adversarial training (vision.understand.adversarial). Two copies of one backbone train side by
-side from one initialisation on the same minibatches, one on clean digits, one on the clean + FGSM mix
-(one Adam over both: the same per-parameter updates as two). ``data=mnist`` (or another image set)
-sizes the backbone for its images; evaluation runs in chunks of ``eval_batch`` images.
-Keys: eval/accuracy, eval/fgsm_accuracy, eval/adv_trained_(clean_)accuracy, eval/fgsm_drop, eval/recovered."""
+and adversarial training. Two copies of one backbone train side by side from one initialisation on the
+same minibatches, one on clean digits, one on the clean + FGSM mix (vision.understand.adversarial's
+AdversarialPair: one Adam over both makes the same updates as two). ``data=mnist`` (or another image
+set) sizes the backbone; evaluation runs in chunks of ``eval_batch`` images. Keys: eval/accuracy,
+eval/fgsm_accuracy, eval/adv_trained_(clean_)accuracy, eval/fgsm_drop, eval/recovered."""
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Literal, Optional
-
-import torch.nn.functional as F
-from torch import nn
 
 from gymlab.runners.config import OptimConfig, group
 from gymlab.runners.errors import GymlabError
@@ -19,7 +15,7 @@ from gymlab.runners.registry import register
 from gymlab.runners.templates.supervised import Supervised, SupervisedConfig
 from gymlab.vision.nn.backbones import BACKBONES, build
 from gymlab.vision.understand import adversarial_plots as plots
-from gymlab.vision.understand.adversarial import accuracy_under_attack, adversarial_loss
+from gymlab.vision.understand.adversarial import AdversarialPair, accuracy_under_attack
 
 
 @dataclass
@@ -49,18 +45,16 @@ class FGSM(Supervised):
             raise GymlabError(f"bad value for 'epsilons': {cfg.epsilons!r}; expected numbers joined by commas") from None
         w = cfg.width  # vgg: two small stages
         kw = dict(widths=(w, 2 * w), convs=(1, 1), hidden=128, dropout=0.0) if cfg.backbone == "vgg" else {}
-        base = build(cfg.backbone, shape[0], shape[1], classes, **kw)
-        return nn.ModuleDict({"std": base, "adv": copy.deepcopy(base)})
+        return AdversarialPair(build(cfg.backbone, shape[0], shape[1], classes, **kw), cfg.train_epsilon, cfg.alpha)
 
     def loss(self, model, batch):
-        x, y = batch
-        std = F.cross_entropy(model["std"](x), y)
-        adv = adversarial_loss(model["adv"], x, y, self.cfg.train_epsilon, self.cfg.alpha)
+        std, adv = model(*batch)
         return std + adv, {"loss": std, "adv_loss": adv}
 
     def _accuracy(self, name, split, epsilon):
         self.model.eval()
-        return accuracy_under_attack(self.model[name], *split, epsilon, self.cfg.eval_batch)
+        pair = getattr(self.model, "module", self.model)  # DistributedDataParallel wraps it
+        return accuracy_under_attack(getattr(pair, name), *split, epsilon, self.cfg.eval_batch)
 
     def evaluate(self):
         e, a = self.cfg.epsilon, self._accuracy
@@ -76,4 +70,4 @@ class FGSM(Supervised):
                   for k, m in (("standard", "std"), ("adversarially_trained", "adv"))}
         table = [{"epsilon": e, **{k: c[i] for k, c in curves.items()}} for i, e in enumerate(self.epsilons)]
         return {"accuracy_vs_epsilon": plots.accuracy_vs_epsilon(self.epsilons, curves), "accuracy_vs_epsilon_table": table,
-                "examples": plots.examples(self.model["std"], *self.test, self.cfg.epsilon)}
+                "examples": plots.examples(getattr(self.model, "module", self.model).std, *self.test, self.cfg.epsilon)}

@@ -55,7 +55,7 @@ class Transfer(Experiment):
             raise GymlabError(f"bad value for 'sizes': {cfg.sizes!r}; expected integers joined by commas") from None
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
         self.tasks = T.digits_to_scenes(cfg.seed, cfg.copies, max(self.sizes), cfg.n_test)
-        self.jobs = [("pretrain", 0)] + [(m, n) for n in self.sizes for m in T.METHODS]
+        self.jobs = [("pretrain", len(self.tasks["source"][1]))] + [(m, n) for n in self.sizes for m in T.METHODS]
         self.fresh = lambda: T.small_backbone(cfg.backbone, cfg.width)  # noqa: E731
         self.pretrained = ctx.prepare_model(T.PooledClassifier(self.fresh(), 10))
         self.results, self.step = {}, 0  # eval key -> test accuracy of a finished job
@@ -83,9 +83,7 @@ class Transfer(Experiment):
             self._start(job)
         method, n = self.jobs[job]
         x, y = self.tasks["source" if method == "pretrain" else "target"]
-        idx = batch_indices(c.seed, i, len(y), c.batch_size) if method == "pretrain" else \
-            batch_indices(c.seed + job, i, n, min(c.batch_size, n))
-        idx = self.ctx.shard(idx)
+        idx = self.ctx.shard(batch_indices(c.seed + job, i, n, min(c.batch_size, n)))  # the first n of each set
         T.train_mode(self.model, method)
         loss = F.cross_entropy(self.model(x[idx].to(self.device)), y[idx].to(self.device))
         self.opt.zero_grad(set_to_none=True)

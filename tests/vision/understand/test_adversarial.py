@@ -44,3 +44,18 @@ def test_accuracy_under_attack_in_chunks_equals_the_whole_batch():
     assert abs(accuracy_under_attack(net, x, y, 0.2, batch=4) - whole) < 1e-6
     assert len(curve_figure([0, 0.1], {"a": [1, 0.5], "b": [1, 0.9]}).axes[0].lines) == 2
     assert len(examples(net, x, y, 0.1, n=2).axes) == 6
+
+
+def test_adversarial_pair_gives_both_losses_from_one_initialisation():
+    from gymlab.vision.understand.adversarial import AdversarialPair
+
+    torch.manual_seed(0)
+    pair = AdversarialPair(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)), epsilon=0.1, alpha=0.3)
+    assert all(torch.equal(a, b) for a, b in zip(pair.std.parameters(), pair.adv.parameters()))
+    x, y = torch.rand(6, 1, 4, 4), torch.randint(0, 3, (6,))
+    std, adv = pair(x, y)
+    assert torch.allclose(std, F.cross_entropy(pair.std(x), y))
+    assert torch.allclose(adv, adversarial_loss(pair.adv, x, y, 0.1, 0.3))
+    (std + adv).backward()
+    g_std, g_adv = pair.std[1].weight.grad, pair.adv[1].weight.grad
+    assert not torch.allclose(g_std, g_adv)  # each copy gets its own loss's gradient
