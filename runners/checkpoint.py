@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gymlab.runners.config import ALIASES
 from gymlab.runners.errors import FileSystemError, GymlabError
 from gymlab.vision.data.safe_load import UnsafeCheckpointError, check_plain, load_checkpoint
 
@@ -95,8 +96,30 @@ def _jsonable(x):
 
 
 def fingerprint(cfg_dict: dict) -> str:
-    """A short hash of the config keys that define what is trained (all but RUN_KEYS)."""
-    kept = {k: v for k, v in cfg_dict.items() if k not in RUN_KEYS and k != "experiment"}
+    """A short hash of the config keys that define what is trained (all but RUN_KEYS). Groups are
+    flattened to their leaves, named by the leaf alone where that is unique (``optim.lr`` -> ``lr``), so
+    a run saved before a key moved into a group keeps its fingerprint."""
+    leaves: dict = {}
+
+    def walk(d: dict, prefix: str) -> None:
+        for k, v in d.items():
+            if isinstance(v, dict) and k != "logger":
+                walk(v, f"{prefix}{k}.")
+            else:
+                leaves[prefix + k] = v
+
+    walk(cfg_dict, "")
+    old_name = {new: old for old, new in ALIASES.items()}  # optim.name -> optimizer, data.root -> data_root
+
+    def short(key: str) -> str:
+        return old_name.get(key) or (key[:-5] if key.endswith(".name") else key.rsplit(".", 1)[-1])
+
+    shorts = [short(k) for k in leaves]
+    kept = {}
+    for key, v in leaves.items():
+        if key in RUN_KEYS or short(key) in RUN_KEYS or key == "experiment":
+            continue
+        kept[short(key) if shorts.count(short(key)) == 1 else key] = v
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
