@@ -199,9 +199,16 @@ def ink_scenes(x: torch.Tensor, y: torch.Tensor) -> Scenes:
     return Scenes(x, masks, boxes, [v.view(1) for v in y], [str(int(v)) for v in y])
 
 
-def box_masks(boxes: torch.Tensor, size: int) -> torch.Tensor:
-    """(N, size, size) boolean masks of the pixels inside each box (N, 4), xyxy with x2, y2 exclusive."""
-    m = torch.zeros(len(boxes), size, size, dtype=torch.bool)
-    for i, (x1, y1, x2, y2) in enumerate(boxes.long().tolist()):
-        m[i, y1:y2, x1:x2] = True
-    return m
+def one_digit_scenes(seed: int = 0, n_train: int = 1500, n_test: int = 300, dataset=None) -> SceneData:
+    """One-digit scenes for a seed; or, given ``dataset`` (a vision.data.datasets.Dataset, e.g. MNIST), its
+    first ``n_train`` training and ``n_test`` test images as ``ink_scenes``."""
+    if dataset is None:
+        return load_scenes(seed, n_train, n_test, min_digits=1, max_digits=1)
+    tr, te = dataset.train, dataset.test
+    return SceneData(ink_scenes(tr.x[:n_train], tr.y[:n_train]), ink_scenes(te.x[:n_test], te.y[:n_test]),
+                     dataset.shape[-1], name=dataset.name)
+
+
+def first_labels(scenes: Scenes) -> torch.Tensor:
+    """(N,) the class of each scene's first digit (the label of one-digit scenes)."""
+    return torch.stack([lab[0] for lab in scenes.labels])

@@ -223,6 +223,21 @@ def caption_scores(pred: list, truth: list, prefix: str = "") -> dict:
     return {f"{prefix}exact_match": exact, f"{prefix}bleu4": bleu([p.split() for p in pred], [[t.split()] for t in truth])}
 
 
+def caption_report(model: Captioner, vocab: Vocab, test: tuple, val: tuple, majority: str, beam: int = 3,
+                   n_beam: int = 200, max_len: int = 10) -> dict:
+    """Scores of greedy decoding on ``test`` = (images, captions) (exact_match, bleu4) and ``val``
+    (val_exact_match), of beam search on the first ``n_beam`` test images (beam_exact_match, beam_bleu4,
+    against greedy_exact_match_beam_subset), and of always answering ``majority`` (majority_*)."""
+    (images, truth), n = test, min(n_beam, len(test[1]))
+    pred = greedy_captions(model, images, vocab, max_len)[0]
+    val_pred = greedy_captions(model, val[0], vocab, max_len)[0]
+    beams = beam_captions(model, images[:n], vocab, beam, max_len)
+    return {**caption_scores(pred, truth), "val_exact_match": caption_scores(val_pred, val[1])["exact_match"],
+            **caption_scores(beams, truth[:n], "beam_"),
+            "greedy_exact_match_beam_subset": caption_scores(pred[:n], truth[:n])["exact_match"],
+            **caption_scores([majority] * len(truth), truth, "majority_")}
+
+
 def draw_attention(images: torch.Tensor, truth: list, pred: list, alphas: torch.Tensor):
     """A figure: per image (rows), the image with its true caption and, per generated word, where the
     decoder attended (alphas (N, steps, L) over an s x s grid, upsampled over the image)."""

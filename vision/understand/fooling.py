@@ -84,6 +84,13 @@ def all_pairs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, per_class: int
     return src, y[src], b
 
 
+def fool_all_pairs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, per_class: int = 1, confidence: float = 0.9,
+                   step: float = 0.05, max_steps: int = 500):
+    """``fooling_images`` for ``all_pairs``: (start images, A, B, Fooled)."""
+    src, a, b = all_pairs(model, x, y, per_class)
+    return x[src], a, b, fooling_images(model, x[src], b, confidence, step, max_steps)
+
+
 @torch.no_grad()
 def fooling_metrics(model: nn.Module, x0: torch.Tensor, a: torch.Tensor, b: torch.Tensor, r: Fooled,
                     train_x: torch.Tensor, train_y: torch.Tensor) -> dict:

@@ -200,3 +200,21 @@ def draw_in_context(images: torch.Tensor, where, rf: ReceptiveField, rows: int =
             ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def top_units(layer_fn: Callable, images: torch.Tensor, units: int, k: int, batch_size: int = 256):
+    """The ``units`` most active channels (largest top activation) and their streamed top k:
+    (units (U,), values (U, k), where (U, k, 3))."""
+    v, w = top_activations(layer_fn, images, k, batch_size)
+    order = torch.argsort(v[:, 0], descending=True, stable=True)[:units]
+    return order, v[order], w[order]
+
+
+def verify_top(layer_fn: Callable, images: torch.Tensor, top: tuple, rf: ReceptiveField, seed: int = 0) -> dict:
+    """``top_units``' answer checked: topk_match against ``brute_force_top``, ``outside_change``, and for
+    reference receptive_field (its size) and top_activation (the mean of the units' largest activations)."""
+    units, values, where = top
+    brute = brute_force_top(layer_fn, images, units, where.shape[1])
+    return {"topk_match": topk_match(values, where, brute),
+            "outside_change": outside_change(layer_fn, images, units, where, rf, seed),
+            "receptive_field": rf.size, "top_activation": float(values[:, 0].mean())}

@@ -74,17 +74,38 @@ def neighbour_accuracy(queries, query_labels, bank, bank_labels, k: int = 1) -> 
     return float((pred == query_labels).float().mean())
 
 
-def mass_in_box(maps: torch.Tensor, inside: torch.Tensor) -> tuple[float, float]:
-    """The mean share of each map's mass (N, H, W) inside its box (``inside``: (N, H, W) bool), and the
-    boxes' mean share of the image (what uniform maps would give)."""
+
+def saliency_in_box(maps: torch.Tensor, boxes: torch.Tensor) -> dict:
+    """``saliency_in_box``: the mean share of each map's mass (N, H, W) inside its box (N, 4: x1, y1, x2, y2,
+    x2 and y2 exclusive); ``box_area_share``: the boxes' mean share of the image (what uniform maps give)."""
+    inside = torch.zeros(maps.shape, dtype=torch.bool)
+    for i, (x1, y1, x2, y2) in enumerate(boxes.long().tolist()):
+        inside[i, y1:y2, x1:x2] = True
     share = (maps * inside).flatten(1).sum(1) / maps.flatten(1).sum(1).clamp(min=1e-12)
-    return float(share.mean()), float(inside.float().mean())
+    return {"saliency_in_box": float(share.mean()), "box_area_share": float(inside.float().mean())}
 
 
-def peak_in_box(maps: list, boxes: list, patch: int, stride: int) -> float:
+def class_visualizations(model: nn.Module, classes: int, shape, steps: int = 200, lr: float = 0.1,
+                         l2: float = 0.01) -> tuple[torch.Tensor, float]:
+    """``class_visualization`` of every class from zeros (K, C, H, W), and the model's mean softmax
+    probability of each image's own class (how much it likes them)."""
+    device = next(model.parameters()).device
+    images = torch.stack([class_visualization(model, k, shape, steps, lr, l2, init=torch.zeros(shape, device=device))
+                          for k in range(classes)])
+    with torch.no_grad():
+        return images, float(torch.softmax(model(images), 1).diagonal().mean())
+
+
+def occlusion_maps(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, patch: int = 8,
+                   stride: int = 2) -> list:
+    """``occlusion`` of each image (N, C, H, W) for its label, on the CPU."""
+    return [occlusion(model, x, int(y), patch, stride).cpu() for x, y in zip(images, labels)]
+
+
+def peak_in_box(maps: list, boxes: torch.Tensor, patch: int, stride: int) -> float:
     """How often the largest score drop of an occlusion map (its patch's centre) lies in the box (x1, y1, x2, y2)."""
     hits = 0
-    for m, (x1, y1, x2, y2) in zip(maps, boxes):
+    for m, (x1, y1, x2, y2) in zip(maps, boxes.tolist()):
         r, q = divmod(int(m.argmax()), m.shape[1])
         cy, cx = r * stride + patch / 2, q * stride + patch / 2
         hits += (x1 <= cx <= x2) and (y1 <= cy <= y2)
@@ -102,6 +123,14 @@ def embed_all(fn, images: torch.Tensor, device=None, batch_size: int = 512) -> t
     """``fn`` (e.g. a model's feature extractor) over images in batches, on ``device``; the result on the CPU."""
     return torch.cat([fn(c.to(device)).cpu() for c in torch.split(images, batch_size)])
 
+
+def pixel_and_feature_nn(embed, train: tuple, test: tuple, k: int = 1, device=None) -> dict:
+    """``pixel_nn_accuracy`` and ``feature_nn_accuracy``: ``neighbour_accuracy`` of the test images (x, y)
+    among the training images on raw pixels and on ``embed``'s features."""
+    (tr, ytr), (te, yte) = (tuple(t.cpu() for t in s) for s in (train, test))
+    f = lambda x: embed_all(embed, x, device)  # noqa: E731
+    return {"pixel_nn_accuracy": neighbour_accuracy(te, yte, tr, ytr, k),
+            "feature_nn_accuracy": neighbour_accuracy(f(te), yte, f(tr), ytr, k)}
 
 def draw_rows(rows: list, titles=None):
     """A figure of image rows (lists of 2D arrays; the first row grey, the others as heat maps), titles over the first."""
@@ -131,11 +160,13 @@ def draw_class_images(images: torch.Tensor):
     return fig
 
 
-def draw_neighbours(queries: torch.Tensor, bank: torch.Tensor, rows_pixel, rows_feature):
-    """A figure: per query (N, 1, H, W) its nearest images of ``bank`` in pixel space, then in feature space."""
+def draw_neighbours(queries: torch.Tensor, bank: torch.Tensor, embed, k: int = 5, device=None):
+    """A figure: per query (N, 1, H, W) its k nearest images of ``bank`` in pixel space, then in the feature
+    space of ``embed``."""
     import matplotlib.pyplot as plt
 
-    n, k = len(queries), rows_pixel.shape[1]
+    n, rows_pixel = len(queries), nearest_neighbours(queries, bank, k)
+    rows_feature = nearest_neighbours(embed_all(embed, queries, device), embed_all(embed, bank, device), k)
     fig, axes = plt.subplots(n, 2 * k + 1, figsize=(1.1 * (2 * k + 1), 1.2 * n), squeeze=False)
     for i in range(n):
         cells = [queries[i, 0]] + [bank[j, 0] for j in rows_pixel[i]] + [bank[j, 0] for j in rows_feature[i]]

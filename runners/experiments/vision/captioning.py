@@ -31,8 +31,7 @@ class CaptioningConfig(SceneConfig):
 @register("captioning", data="scenes", metric="eval/exact_match", select="eval/val_exact_match",
           description="CNN encoder + attention LSTM decoder captions digit scenes; greedy and beam decoding")
 class Captioning(SceneExperiment):
-    Config = CaptioningConfig
-    clip = 5.0
+    Config, clip = CaptioningConfig, 5.0
 
     def data(self, cfg):
         self.vocab, self.max_len = C.Vocab(), 2 + 3 * (cfg.max_digits - 1) + 1
@@ -49,22 +48,17 @@ class Captioning(SceneExperiment):
         images, tokens = batch
         return C.caption_loss(model, images, tokens[:, :int((tokens != 0).sum(1).max())]), {}
 
-    def greedy(self, images):
-        self.model.eval()
-        return C.greedy_captions(self.model, images, self.vocab, self.max_len)
-
     def evaluate(self):
-        test, n_val, n = self.scenes.test, len(self.val[0]), min(self.cfg.n_beam_eval, len(self.scenes.test))
-        pred = self.greedy(test.images)[0]
-        beam = C.beam_captions(self.model, test.images[:n], self.vocab, self.cfg.beam, self.max_len)
-        val = C.caption_scores(self.greedy(self.val[0])[0], self.scenes.train.captions[-n_val:])
-        return {**C.caption_scores(pred, test.captions, "eval/"), "eval/val_exact_match": val["exact_match"],
-                **C.caption_scores(beam, test.captions[:n], "eval/beam_"),
-                "eval/greedy_exact_match_beam_subset": C.caption_scores(pred[:n], test.captions[:n])["exact_match"],
-                **C.caption_scores([self.majority] * len(test), test.captions, "eval/majority_")}
+        self.model.eval()
+        s, c = self.scenes, self.cfg
+        report = C.caption_report(self.model, self.vocab, (s.test.images, s.test.captions),
+                                  (self.val[0], s.train.captions[-len(self.val[0]):]), self.majority, c.beam,
+                                  c.n_beam_eval, self.max_len)
+        return {f"eval/{k}": v for k, v in report.items()}
 
     def media(self):
+        self.model.eval()
         test = self.scenes.test
-        pred, alphas = self.greedy(test.images[:12])
+        pred, alphas = C.greedy_captions(self.model, test.images[:12], self.vocab, self.max_len)
         return {"captions_with_attention": C.draw_attention(test.images[:6], test.captions[:6], pred[:6], alphas[:6]),
                 "captions": [{"truth": t, "greedy": p} for t, p in zip(test.captions[:12], pred)]}

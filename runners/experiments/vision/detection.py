@@ -36,9 +36,9 @@ class Detector(SceneExperiment):
     Config = DetectorConfig
 
     def data(self, cfg):
-        if cfg.image_size % 8:
-            raise GymlabError(f"bad value for 'image_size': {cfg.image_size}; it must be a multiple of 8")
         s = cfg.image_size
+        if s % 8:
+            raise GymlabError(f"bad value for 'image_size': {s}; it must be a multiple of 8")
         scenes = load_scenes(cfg.seed, cfg.n_train, cfg.n_test, size=s, max_digits=cfg.max_digits,
                              min_px=round(s * 10 / 32), max_px=round(s / 2))
         return self.scene_splits(cfg, scenes, lambda sc: (sc.images, *padded_targets(sc)))
@@ -55,9 +55,9 @@ class Detector(SceneExperiment):
 
     def predict(self, images):
         self.model.eval()
+        c = self.cfg
         with self.ctx.autocast():
-            return detect(self.model, images, self.cfg.image_size, self.cfg.boxes_per_cell, self.cfg.score_threshold,
-                          self.cfg.nms_iou)
+            return detect(self.model, images, c.image_size, c.boxes_per_cell, c.score_threshold, c.nms_iou)
 
     def evaluate(self):
         (test_map, aps), (val_map, _) = (mean_average_precision(self.predict(s[0]), unpad_targets(*s[1:]))
@@ -65,9 +65,9 @@ class Detector(SceneExperiment):
         return {"eval/map50": test_map, "eval/val_map50": val_map, **{f"eval/ap50_class{c}": v for c, v in aps.items()}}
 
     def media(self):
-        test, idx = self.scenes.test, list(range(8))
-        preds = [{k: v[p["scores"] > 0.3] for k, v in p.items()} for p in self.predict(test.images[:8])]
+        test, n = self.scenes.test, 8
+        preds = [{k: v[p["scores"] > 0.3] for k, v in p.items()} for p in self.predict(test.images[:n])]
         # W&B: native box overlays, truth and prediction as separate groups (class labels, scores)
-        boxes = Boxes([test.images[i] for i in idx], [test.targets(i) for i in idx], preds,
-                      {c: str(c) for c in range(10)}, test.captions[:8])
-        return {"scenes": draw_scenes(test, idx), "predictions": boxes}
+        boxes = Boxes(list(test.images[:n]), [test.targets(i) for i in range(n)], preds, {c: str(c) for c in range(10)},
+                      test.captions[:n])
+        return {"scenes": draw_scenes(test, range(n)), "predictions": boxes}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gymlab.runners.experiments.vision._digits import DigitsClassifier, DigitsClassifierConfig
+from gymlab.runners.experiments._shared import DigitsClassifier, DigitsClassifierConfig
 from gymlab.runners.registry import register
 from gymlab.vision.understand import embedding as E
 
@@ -27,15 +27,15 @@ class Embedding(DigitsClassifier):
         """{(space, method): (N, 2) points} for the test images, computed once per trained state."""
         if getattr(self, "_cache", (None,))[0] != self.step:
             self.net.eval()
-            x = self.test[0]
-            spaces = {"pixel": x.flatten(1).cpu(), "feature": E.penultimate(self.net, x)}
+            spaces = {"pixel": self.test[0].flatten(1).cpu(), "feature": E.penultimate(self.net, self.test[0])}
             self._cache = (self.step, E.embed_spaces(spaces, self.cfg.seed, self.cfg.perplexity))
         return self._cache[1]
 
     def evaluate(self):
-        y, k = self.test[1].cpu().numpy(), self.cfg.k
-        return {**super().evaluate(), **{f"eval/{space}_{method}_{key}": v for (space, method), z in self.points().items()
-                                         for key, v in E.separation(z, y, k).items()}}
+        y, out = self.test[1].cpu().numpy(), super().evaluate()
+        for (space, method), z in self.points().items():
+            out.update({f"eval/{space}_{method}_{key}": v for key, v in E.separation(z, y, self.cfg.k).items()})
+        return out
 
     def media(self):
         return {"embedding": E.draw_embeddings(self.points(), self.test[1].cpu().numpy(), self.cfg.k)}

@@ -1,17 +1,16 @@
 """`fooling-images`: start from a test digit of class A that the trained classifier gets right and ascend
-the score of a target class B (normalised-gradient steps, pixels kept in [0, 1]) until the net says B
-with probability >= ``confidence`` (vision.understand.fooling). Every ordered pair (A, B), A != B, is
-tried with ``per_class`` images of A. Metrics: eval/success_rate (pairs fooled within ``max_steps``), the
-perturbation's size (eval/mean_l2, eval/max_l2, eval/mean_linf, eval/mean_relative_l2 = ||δ|| / ||x||),
-and, for scale, eval/mean_l2_to_nearest_b: the L2 distance from each start image to the nearest
-training image of class B, which a change that made the image *look* like a B would need to cover, and
-eval/pixel_nn_still_a, how often the fooled image's nearest training digit in pixel space is still an A."""
+the score of a target class B until the net says B with probability >= ``confidence``
+(vision.understand.fooling), for every ordered pair (A, B), A != B, with ``per_class`` images of A.
+Metrics: eval/success_rate, the perturbation's size (eval/mean_l2, eval/max_l2, eval/mean_linf,
+eval/mean_relative_l2 = ||δ|| / ||x||) and, for scale, eval/mean_l2_to_nearest_b (from each start image
+to the nearest training image of class B: what a change that made it *look* like a B would cover) and
+eval/pixel_nn_still_a (how often a fooled image's nearest training digit in pixel space is still an A)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.experiments.vision._digits import AT_LEAST_1, DigitsClassifier, DigitsClassifierConfig
+from gymlab.runners.experiments._shared import AT_LEAST_1, DigitsClassifier, DigitsClassifierConfig
 from gymlab.runners.registry import register
 from gymlab.vision.understand import fooling as F
 
@@ -35,21 +34,19 @@ class FoolingImages(DigitsClassifier):
         """(start images, A, B, vision.understand.fooling.Fooled), computed once per trained state."""
         if getattr(self, "_cache", (None,))[0] != self.step:
             self.net.eval()
-            x, c = self.test[0], self.cfg
+            c = self.cfg
             try:
-                src, a, b = F.all_pairs(self.net, x, self.test[1], c.per_class)
+                self._cache = (self.step, F.fool_all_pairs(self.net, *self.test, c.per_class, c.confidence, c.step,
+                                                           c.max_steps))
             except ValueError as e:
                 raise GymlabError(f"{e}; train longer or lower per_class") from None
-            self._cache = (self.step, (x[src], a, b, F.fooling_images(self.net, x[src], b, c.confidence, c.step,
-                                                                        c.max_steps)))
         return self._cache[1]
 
     def evaluate(self):
         self.net.eval()
-        return {**super().evaluate(), **{f"eval/{k}": v for k, v in F.fooling_metrics(self.net, *self.fool(),
-                                                                                       *self.train).items()}}
+        found = F.fooling_metrics(self.net, *self.fool(), *self.train)
+        return {**super().evaluate(), **{f"eval/{k}": v for k, v in found.items()}}
 
     def media(self):
-        nearest_b = self.evaluate()["eval/mean_l2_to_nearest_b"]
-        figs = F.draw_fooling(*self.fool(), nearest_b)
+        figs = F.draw_fooling(*self.fool(), self.evaluate()["eval/mean_l2_to_nearest_b"])
         return dict(zip(("fooling_images", "perturbations", "perturbation_norms"), figs))

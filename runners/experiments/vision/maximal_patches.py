@@ -1,10 +1,9 @@
 """`maximal-patches`: for units (channels) of one conv layer of a trained digits classifier, the input
 patches (each unit's receptive field) with the highest activations over all the digits, as a grid
-(vision.understand.maximal_patches). The top k are streamed over the data in batches; evaluate() checks
-them against a brute-force pass (every activation of the whole data set at once, one stable sort):
-eval/topk_match is the share of shown units whose k shown (image, position) pairs have, in order,
-the brute-force top-k activations, and eval/outside_change the largest change of a shown activation
-when every pixel outside its window is replaced by noise (0 when the window is the receptive field)."""
+(vision.understand.maximal_patches). The top k are streamed over the data in batches and checked against
+a brute-force pass: eval/topk_match (the share of shown units whose k patches have, in order, the
+brute-force top-k activations) and eval/outside_change (the largest change of a shown activation when
+every pixel outside its window is noise: 0 when the window is the receptive field)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.experiments.vision._digits import AT_LEAST_1, DigitsClassifier, DigitsClassifierConfig
+from gymlab.runners.experiments._shared import AT_LEAST_1, DigitsClassifier, DigitsClassifierConfig
 from gymlab.runners.registry import register
 from gymlab.vision.understand import maximal_patches as MP
 
@@ -44,21 +43,14 @@ class MaximalPatches(DigitsClassifier):
         return self.prefix(x)
 
     def top(self):
-        """(units, values (U, k), where (U, k, 3)) of the most active units, from the streaming pass."""
-        v, w = MP.top_activations(self.layer, self.images, self.cfg.k, self.cfg.batch_size_scan)
-        units = torch.argsort(v[:, 0], descending=True, stable=True)[:self.cfg.units]
-        return units, v[units], w[units]
+        return MP.top_units(self.layer, self.images, self.cfg.units, self.cfg.k, self.cfg.batch_size_scan)
 
     def evaluate(self):
-        units, v, w = self.top()
-        brute = MP.brute_force_top(self.layer, self.images, units, self.cfg.k)
-        return {**super().evaluate(), "eval/topk_match": MP.topk_match(v, w, brute),
-                "eval/outside_change": MP.outside_change(self.layer, self.images, units, w, self.rf, self.cfg.seed + 1),
-                "eval/receptive_field": self.rf.size, "eval/top_activation": float(v[:, 0].mean())}
+        found = MP.verify_top(self.layer, self.images, self.top(), self.rf, self.cfg.seed + 1)
+        return {**super().evaluate(), **{f"eval/{k}": v for k, v in found.items()}}
 
     def media(self):
-        units, v, w = self.top()
-        title = f"conv layer {self.cfg.layer}: top-{self.cfg.k} {self.rf.size}x{self.rf.size} patches per unit " \
-                f"(activation above each)"
-        return {"maximal_patches": MP.draw_patches(self.images, units, v, w, self.rf, title),
-                "patches_in_context": MP.draw_in_context(self.images, w, self.rf)}
+        (units, v, w), rf = self.top(), self.rf
+        title = f"conv layer {self.cfg.layer}: top-{self.cfg.k} {rf.size}x{rf.size} patches per unit (activation above each)"
+        return {"maximal_patches": MP.draw_patches(self.images, units, v, w, rf, title),
+                "patches_in_context": MP.draw_in_context(self.images, w, rf)}

@@ -1,30 +1,27 @@
 """Visualising and understanding a CNN (vision.understand.understanding). Each experiment trains the same
-classifier (the supervised template) on one-digit scenes (a digit of 10-16 pixels somewhere on a 32x32
-canvas; the label is the digit) and then looks inside it:
+classifier on one-digit scenes (a digit of 10-16 pixels somewhere on a 32x32 canvas; the label is the
+digit; ``data=mnist``: the first n_train / n_test MNIST images, a digit's box the bounding box of its ink)
+and then looks inside it:
 
 - `saliency`: gradients of the class score with respect to the pixels; eval/saliency_in_box is the
-  share of the saliency that falls inside the digit's box (uniform maps give eval/box_area_share);
+  share of the saliency inside the digit's box (uniform maps give eval/box_area_share);
 - `class-visualization`: gradient ascent on the input with L2 regularisation, one image per class;
 - `occlusion`: score drop as a patch slides over the image; eval/occlusion_peak_in_box: how often the
   largest drop is on the digit;
 - `nearest-neighbours`: nearest training scenes of test scenes in pixel space against feature space
-  (the classifier's globally max-pooled conv features): eval/pixel_nn_accuracy against eval/feature_nn_accuracy.
-
-``data=mnist`` trains on the first ``n_train`` MNIST training images (28x28) and looks at the first
-``n_test`` test images; a digit's box is the bounding box of its ink (vision.data.scenes.ink_scenes)."""
+  (the globally max-pooled conv features): eval/pixel_nn_accuracy against eval/feature_nn_accuracy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal, Optional
 
 import torch
-import torch.nn.functional as F
 
 from gymlab.runners.config import DataConfig, OptimConfig, group
 from gymlab.runners.registry import register
-from gymlab.runners.templates.supervised import Splits, Supervised, SupervisedConfig, load_images
+from gymlab.runners.templates.supervised import Classifier, Splits, SupervisedConfig, load_images
 from gymlab.vision.classify.transfer import PooledClassifier
-from gymlab.vision.data.scenes import SceneData, box_masks, ink_scenes, load_scenes
+from gymlab.vision.data.scenes import first_labels, one_digit_scenes
 from gymlab.vision.nn.backbones import build
 from gymlab.vision.understand import understanding as U
 
@@ -54,50 +51,43 @@ class UnderstandingConfig(SupervisedConfig):
     k: int = 1  # nearest neighbours: the majority of k decides
 
 
-class SceneClassifier(Supervised):
+class SceneClassifier(Classifier):
     """Trains a small VGG with global max pooling on one-digit scenes; subclasses add their metrics and media."""
 
-    Config = UnderstandingConfig
-    eval_splits = ("test",)
+    Config, eval_splits = UnderstandingConfig, ("test",)
 
     def data(self, cfg):
-        if cfg.data.name == "mnist":
-            ds, n, m = load_images(cfg.data, cfg.seed), cfg.n_train, cfg.n_test
-            self.scenes = SceneData(ink_scenes(ds.train.x[:n], ds.train.y[:n]), ink_scenes(ds.test.x[:m], ds.test.y[:m]),
-                                    ds.shape[-1], name="mnist")
-        else:
-            self.scenes = load_scenes(cfg.seed, cfg.n_train, cfg.n_test, min_digits=1, max_digits=1)
-        (tr, ytr), (te, yte) = ((s.images, torch.stack([lab[0] for lab in s.labels]))
-                                for s in (self.scenes.train, self.scenes.test))
-        return Splits((tr, ytr), (te[:0], yte[:0]), (te, yte), (1, self.scenes.size, self.scenes.size), 10)
+        ds = load_images(cfg.data, cfg.seed) if cfg.data.name == "mnist" else None
+        self.scenes = s = one_digit_scenes(cfg.seed, cfg.n_train, cfg.n_test, ds)
+        te, yte = s.test.images, first_labels(s.test)
+        return Splits((s.train.images, first_labels(s.train)), (te[:0], yte[:0]), (te, yte), (1, s.size, s.size), 10)
 
     def build(self, cfg, shape, classes):
         w = cfg.width
         return PooledClassifier(build("vgg", 1, shape[-1], classes, widths=(w, 2 * w, 4 * w), convs=(1, 1, 2)))
 
-    def loss(self, model, batch):
-        scores = model(batch[0]).float()
-        return F.cross_entropy(scores, batch[1]), {"accuracy": (scores.argmax(1) == batch[1]).float().mean()}
+    def shown(self, n):
+        """The first n test images (n, H, W) and their labels as titles."""
+        return list(self.scenes.test.images[:n, 0]), [str(int(y)) for y in self.test[1][:n]]
 
-    def titles(self, n):
-        return [str(int(y)) for y in self.test[1][:n]]
+    def boxes(self, n):
+        return torch.cat([b[:1] for b in self.scenes.test.boxes[:n]])
 
 
 @register("saliency", data="scenes", metric="eval/saliency_in_box",
           description="saliency maps: gradient of the class score with respect to the pixels")
 class Saliency(SceneClassifier):
-    def maps(self, n):
+    def maps(self, n=None):
         self.model.eval()
         return U.saliency(self.model, self.test[0][:n], self.test[1][:n]).cpu()
 
     def evaluate(self):
-        inside = box_masks(torch.cat([b[:1] for b in self.scenes.test.boxes]), self.scenes.size)
-        share, area = U.mass_in_box(self.maps(len(inside)), inside)
-        return {**super().evaluate(), "eval/saliency_in_box": share, "eval/box_area_share": area}
+        share = U.saliency_in_box(self.maps(), self.boxes(None))
+        return {**super().evaluate(), **{f"eval/{k}": v for k, v in share.items()}}
 
     def media(self):
-        n = self.cfg.n_show
-        return {"saliency": U.draw_rows([list(self.scenes.test.images[:n, 0]), list(self.maps(n))], self.titles(n))}
+        images, titles = self.shown(self.cfg.n_show)
+        return {"saliency": U.draw_rows([images, list(self.maps(self.cfg.n_show))], titles)}
 
 
 @register("class-visualization", data="scenes", metric="eval/visualization_confidence",
@@ -106,17 +96,13 @@ class ClassVisualization(SceneClassifier):
     def images(self):
         self.model.eval()
         c, s = self.cfg, self.scenes.size
-        return torch.stack([U.class_visualization(self.model, k, (1, s, s), c.vis_steps, c.vis_lr, c.vis_l2,
-                                                  init=torch.zeros(1, s, s, device=self.device)) for k in range(10)])
+        return U.class_visualizations(self.model, 10, (1, s, s), c.vis_steps, c.vis_lr, c.vis_l2)
 
     def evaluate(self):
-        images = self.images()
-        with torch.no_grad():
-            prob = torch.softmax(self.model(images), 1).diagonal()
-        return {**super().evaluate(), "eval/visualization_confidence": float(prob.mean())}
+        return {**super().evaluate(), "eval/visualization_confidence": self.images()[1]}
 
     def media(self):
-        return {"class_visualization": U.draw_class_images(self.images().cpu()[:, 0])}
+        return {"class_visualization": U.draw_class_images(self.images()[0].cpu()[:, 0])}
 
 
 @register("occlusion", data="scenes", metric="eval/occlusion_peak_in_box",
@@ -124,35 +110,29 @@ class ClassVisualization(SceneClassifier):
 class Occlusion(SceneClassifier):
     def maps(self, n):
         self.model.eval()
-        x, y, c = self.test[0], self.test[1], self.cfg
-        return [U.occlusion(self.model, x[i], int(y[i]), c.patch, c.stride).cpu() for i in range(n)]
+        return U.occlusion_maps(self.model, self.test[0][:n], self.test[1][:n], self.cfg.patch, self.cfg.stride)
 
     def evaluate(self):
         n, c = min(100, len(self.test[1])), self.cfg
-        boxes = [b[0].tolist() for b in self.scenes.test.boxes[:n]]
-        return {**super().evaluate(), "eval/occlusion_peak_in_box": U.peak_in_box(self.maps(n), boxes, c.patch, c.stride)}
+        peak = U.peak_in_box(self.maps(n), self.boxes(n), c.patch, c.stride)
+        return {**super().evaluate(), "eval/occlusion_peak_in_box": peak}
 
     def media(self):
-        n, c = self.cfg.n_show, self.cfg
-        maps = [U.upsample_occlusion(m, c.patch, c.stride) for m in self.maps(n)]
-        return {"occlusion": U.draw_rows([list(self.scenes.test.images[:n, 0]), maps], self.titles(n))}
+        (images, titles), c = self.shown(self.cfg.n_show), self.cfg
+        maps = [U.upsample_occlusion(m, c.patch, c.stride) for m in self.maps(c.n_show)]
+        return {"occlusion": U.draw_rows([images, maps], titles)}
 
 
 @register("nearest-neighbours", data="scenes", metric="eval/feature_nn_accuracy",
           description="nearest neighbours in pixel space against feature space")
 class NearestNeighbours(SceneClassifier):
-    def features(self, images):
-        self.model.eval()
-        return U.embed_all(self.model.embed, images, self.device)
-
     def evaluate(self):
-        (tr, ytr), (te, yte) = (tuple(t.cpu() for t in s) for s in (self.train, self.test))
-        k = self.cfg.k
-        return {**super().evaluate(), "eval/pixel_nn_accuracy": U.neighbour_accuracy(te, yte, tr, ytr, k),
-                "eval/feature_nn_accuracy": U.neighbour_accuracy(self.features(te), yte, self.features(tr), ytr, k)}
+        self.model.eval()
+        nn = U.pixel_and_feature_nn(self.model.embed, self.train, self.test, self.cfg.k, self.device)
+        return {**super().evaluate(), **{f"eval/{k}": v for k, v in nn.items()}}
 
     def media(self):
-        q, bank = self.scenes.test.images[:6], self.scenes.train.images
-        rows_pix = U.nearest_neighbours(q, bank, 5)
-        rows_feat = U.nearest_neighbours(self.features(q), self.features(bank), 5)
-        return {"nearest_neighbours": U.draw_neighbours(q, bank, rows_pix, rows_feat)}
+        self.model.eval()
+        s = self.scenes
+        return {"nearest_neighbours": U.draw_neighbours(s.test.images[:6], s.train.images, self.model.embed, 5,
+                                                        self.device)}
