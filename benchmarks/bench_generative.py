@@ -29,11 +29,10 @@ import torch  # noqa: E402
 
 from gymlab.generative.baselines import FVSBN, IndependentBernoulli  # noqa: E402
 from gymlab.generative.data import load  # noqa: E402
-from gymlab.generative.metrics import bits_per_dim, categorical_nll, fid  # noqa: E402
+from gymlab.generative.metrics import bits_per_dim, categorical_nll, fid, fid_classifier  # noqa: E402
 from gymlab.generative.sampling import sample  # noqa: E402
 from gymlab.runners import registry  # noqa: E402
 from gymlab.runners.config import build  # noqa: E402
-from gymlab.runners.experiments.generative import feature_classifier  # noqa: E402
 from gymlab.runners.loop import evaluate_run, run  # noqa: E402
 from gymlab.runners.media import markdown_table  # noqa: E402
 
@@ -116,7 +115,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = load("digits", seed=0).data
-    clf = feature_classifier("digits", None, 0)
+    clf = fid_classifier("digits", None, 0)
     rows = baselines(500 if args.quick else 1500, clf, data)
     with tempfile.TemporaryDirectory() as out:
         for label, name, ov in MODELS:

@@ -195,7 +195,7 @@ def classifier_row(name: str, args) -> dict:
 def _vae_iwae(exp, n: int, k: int = 5000) -> float:
     """IWAE bound with k importance samples on the first n fixed-binarized test images of the trained
     VAE experiment ``exp``."""
-    net, x = exp.net.eval(), exp.xte[:n]
+    net, x = exp.net.eval(), exp.test[0][:n]
     torch.manual_seed(4242)
     with torch.no_grad():
         return torch.cat([net.iwae_bound(x[i:i + 2], k) for i in range(0, n, 2)]).mean().item()

@@ -9,7 +9,11 @@ One concept a file:
     sampling.py        autoregressive sampling and completion of a half-given image
     baselines.py       independent pixels (Bernoulli) and FVSBN (logistic autoregressive)
     autoencoder.py     undercomplete, sparse (L1, KL), denoising, contractive
+    linear_autoencoder.py  a linear autoencoder finds PCA's subspace (principal angles); the comparison
+    clustering.py      k-means purity of codes
     vae.py             VAE: ELBO, IWAE bound, beta, Bernoulli / discretized-logistic decoders
     gan.py             DCGAN, minimax and non-saturating losses, conditional
-    metrics.py         nats per image, bits per dim, digits-FID, inception score
+    metrics.py         nats per image, bits per dim, digits-FID (its classifier per data set), inception score
+    training.py        the losses (autoregressive NLL, -ELBO, -IWAE_k), fit, the GAN's step and fit_gan
+    figures.py         image grids, 2-D code plots, curves and histograms (matplotlib)
 """

@@ -10,15 +10,19 @@
 - denoising: no Omega; the encoder sees a corrupted x~ (pixels dropped or flipped with probability p,
   or Gaussian noise) and the loss asks for the clean x.
 - contractive: Omega = ||J_f(x)||_F^2, J_f = diag(h (1 - h)) W2 diag(1[W1 x + b1 > 0]) W1 (exact).
-The reconstruction loss of an image is an anomaly score: it is high for images unlike the training set.
+The reconstruction loss of an image is an anomaly score: it is high for images unlike the training set
+(``shuffle_pixels`` makes such images: the same ink, no digit; ``measures`` reports the ROC AUC of that
+score). ``Objective`` is ``loss`` as a module, so that a data-parallel wrapper sees the forward pass.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 KINDS = ("undercomplete", "sparse-l1", "sparse-kl", "denoising", "contractive")
+LAMBDA = {"undercomplete": 0.0, "denoising": 0.0, "sparse-l1": 0.05, "sparse-kl": 0.5, "contractive": 0.05}  # defaults
 
 
 class Autoencoder(nn.Module):
@@ -100,3 +104,66 @@ def loss(model: Autoencoder, x: torch.Tensor, kind: str, lam: float = 1e-3, rho:
     else:
         penalty = torch.zeros((), device=x.device)
     return {"loss": recon + lam * penalty, "recon": recon, "penalty": penalty}
+
+
+def shuffle_pixels(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each image's pixels in a random order of its own: the same ink, no digit."""
+    flat = x.flatten(1).cpu()
+    perm = torch.argsort(torch.rand(flat.shape, generator=generator), dim=1)
+    return torch.gather(flat, 1, perm).view_as(x).to(x.device)
+
+
+class Objective(nn.Module):
+    """``loss`` of one ``kind`` with its settings, as a module: forward(x, generator) -> loss's dict."""
+
+    def __init__(self, model: Autoencoder, kind: str, lam: float = 1e-3, rho: float = 0.05, noise: str = "drop",
+                 noise_p: float = 0.25):
+        super().__init__()
+        if kind not in KINDS:
+            raise ValueError(f"unknown autoencoder kind {kind!r}; valid: {', '.join(KINDS)}")
+        self.model, self.kind, self.lam, self.rho, self.noise, self.noise_p = model, kind, lam, rho, noise, noise_p
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict:
+        return loss(self.model, x, self.kind, self.lam, self.rho, self.noise, self.noise_p, generator)
+
+
+@torch.no_grad()
+def anomaly_scores(model: Autoencoder, x: torch.Tensor, seed: int = 0):
+    """Reconstruction nats of x and of x with shuffled pixels (drawn from ``seed``): ((N,), (N,))."""
+    odd = shuffle_pixels(x, torch.Generator().manual_seed(seed))
+    return reconstruction_nats(model, x)[0], reconstruction_nats(model, odd)[0]
+
+
+@torch.no_grad()
+def measures(model: Autoencoder, test: torch.Tensor, val: torch.Tensor, noise: str = "drop", noise_p: float = 0.25,
+             seed: int = 0) -> dict:
+    """recon_nats (test) and val_recon_nats per image, anomaly_auc (test images against their shuffled
+    copies, shuffles from ``seed``), mean_activation of the codes, denoise_nats (clean test images from
+    copies corrupted by a draw from seed + 1), jacobian_frobenius (root of the mean ||J_f||_F^2)."""
+    from sklearn.metrics import roc_auc_score
+
+    te, odd = anomaly_scores(model, test, seed)
+    noisy = corrupt(test, noise, noise_p, torch.Generator().manual_seed(seed + 1))
+    auc = roc_auc_score(np.r_[np.zeros(len(te)), np.ones(len(odd))], torch.cat([te, odd]).cpu().numpy())
+    return {"recon_nats": te.mean().item(), "val_recon_nats": reconstruction_nats(model, val)[0].mean().item(),
+            "anomaly_auc": float(auc), "mean_activation": model.encode(test).mean().item(),
+            "denoise_nats": reconstruction_nats(model, noisy, target=test)[0].mean().item(),
+            "jacobian_frobenius": contractive_penalty(model, test).sqrt().item()}
+
+
+@torch.no_grad()
+def pictures(model: Autoencoder, x: torch.Tensor, labels: torch.Tensor, noise: str = "drop", noise_p: float = 0.25,
+             seed: int = 0, title: str = "codes") -> dict:
+    """reconstructions ((image, reconstruction) pairs of the first 16 of x), denoising ((clean, corrupted,
+    reconstruction) triples, corruption drawn from seed + 1), latent_2d (the codes of x by label),
+    anomaly_scores (histograms of ``anomaly_scores`` with shuffles drawn from ``seed``)."""
+    from gymlab.generative import figures
+
+    x16 = x[:16]
+    noisy = corrupt(x16, noise, noise_p, torch.Generator().manual_seed(seed + 1))
+    te, odd = anomaly_scores(model, x, seed)
+    return {"reconstructions": figures.image_grid(torch.stack([x16, model(x16)], 1).flatten(0, 1), 8),
+            "denoising": figures.image_grid(torch.stack([x16, noisy, model(noisy)], 1).flatten(0, 1), 6),
+            "latent_2d": figures.latent_plot(model.encode(x), labels, title),
+            "anomaly_scores": figures.histograms({"test digits": te.cpu(), "shuffled pixels": odd.cpu()},
+                                                 "anomaly score = reconstruction nats")}

@@ -67,8 +67,9 @@ def _map(ds: Dataset, fn, name: str) -> Dataset:
     return Dataset(*(Split(fn(s.x), s.y) for s in (ds.train, ds.val, ds.test)), num_classes=ds.num_classes, name=name)
 
 
-def load(data: str = "digits", seed: int = 0, size: int | None = None) -> GenData:
-    """Load one of ``DATA`` (see the module docstring); ``size`` resizes square images (None: native)."""
+def load(data: str = "digits", seed: int = 0, size: int | None = None, root=None) -> GenData:
+    """Load one of ``DATA`` (see the module docstring); ``size`` resizes square images (None: native);
+    ``root``: the cache folder of MNIST and CIFAR-10 (None: $GYMLAB_DATA)."""
     if data not in DATA:
         raise ValueError(f"unknown data {data!r}; valid: {', '.join(DATA)}")
     if size is not None and size < 4:
@@ -79,7 +80,7 @@ def load(data: str = "digits", seed: int = 0, size: int | None = None) -> GenDat
             return GenData(_map(ds, lambda x: binarize(resize(x, size or 8)), "digits-binary"), levels=2)
         return GenData(_map(ds, lambda x: quantize(resize(x, size or 8), 256), "digits-gray"), levels=256)
     if data in ("mnist", "mnist-dynamic"):
-        ds = vision_load("mnist", seed)
+        ds = vision_load("mnist", seed, root=root)
         if data == "mnist":
             return GenData(_map(ds, lambda x: binarize(resize(x, size or 28)), "mnist-binary"), levels=2)
         ds = _map(ds, lambda x: resize(x, size or 28), "mnist-dynamic")
@@ -89,5 +90,5 @@ def load(data: str = "digits", seed: int = 0, size: int | None = None) -> GenDat
         ds.val.x = torch.bernoulli(ds.val.x, generator=torch.Generator().manual_seed(seed))
         ds.test.x = torch.bernoulli(ds.test.x, generator=torch.Generator().manual_seed(TEST_BINARIZATION_SEED))
         return GenData(ds, levels=2, dynamic=True)
-    ds = vision_load("cifar10", seed)
+    ds = vision_load("cifar10", seed, root=root)
     return GenData(_map(ds, lambda x: quantize(resize(x, size or 32), 256), "cifar10"), levels=256)

@@ -8,7 +8,8 @@
 
 DCGAN: G uses transposed convolutions with batch norm and ReLU, D strided convolutions with leaky
 ReLU and no pooling. With ``num_classes``, G gets a label embedding next to z and D one-hot label
-planes next to the image (a conditional GAN).
+planes next to the image (a conditional GAN). ``sample`` draws images in eval mode (batch norm on its
+running statistics), rounded onto the data's levels; a conditional G's labels cycle through the classes.
 """
 from __future__ import annotations
 
@@ -77,3 +78,15 @@ def generator_loss(fake_logits: torch.Tensor, kind: str = "non-saturating") -> t
     if kind == "non-saturating":
         return F.softplus(-fake_logits).mean()
     raise ValueError(f"unknown generator loss {kind!r}; valid: minimax, non-saturating")
+
+
+@torch.no_grad()
+def sample(generator: Generator, n: int, levels: int = 2, seed: int = 0) -> torch.Tensor:
+    """n images G(z), z ~ N(0, I) drawn from ``seed``, rounded onto ``levels`` values (labels i mod classes)."""
+    dev = next(generator.parameters()).device
+    z = torch.randn(n, generator.latent, generator=torch.Generator().manual_seed(seed)).to(dev)
+    y = (torch.arange(n) % generator.num_classes).to(dev) if generator.num_classes else None
+    was = generator.training
+    x = generator.eval()(z, y)
+    generator.train(was)
+    return torch.round(x * (levels - 1)) / (levels - 1)

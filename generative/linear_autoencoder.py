@@ -18,7 +18,9 @@ spanning matrices),
     cos θ_i = σ_i(Q_A^T Q_B),   θ_1 <= ... <= θ_k   (0: the subspaces coincide)
 
 A non-linear autoencoder with the same code size is not bound to a linear subspace; it can bend its
-k-dimensional manifold through the data and reconstruct better, with more parameters.
+k-dimensional manifold through the data and reconstruct better, with more parameters. ``comparison``
+measures the three side by side (with k-means purity of each code, generative.clustering) and
+``comparison_figures`` draws them.
 """
 from __future__ import annotations
 
@@ -60,6 +62,11 @@ def principal_angles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sort(np.arccos(np.clip(s, -1.0, 1.0)))
 
 
+def max_angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest principal angle between span(a) and span(b), in degrees."""
+    return float(np.degrees(principal_angles(a, b).max()))
+
+
 def pca_reconstruction_error(train: np.ndarray, test: np.ndarray, code: int) -> tuple[float, np.ndarray]:
     """scikit-learn's PCA with ``code`` components fitted on ``train`` (N, D): the squared error of
     ``test`` reconstructed from its codes (per image, summed over pixels), and the components (D, code)."""
@@ -68,3 +75,66 @@ def pca_reconstruction_error(train: np.ndarray, test: np.ndarray, code: int) -> 
     pca = PCA(n_components=code).fit(train)
     err = ((pca.inverse_transform(pca.transform(test)) - test) ** 2).sum(1).mean()
     return float(err), pca.components_.T
+
+
+def pca_reconstruct(x: np.ndarray, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """x (N, D) projected on the orthonormal components (D, k) around ``mean`` and mapped back."""
+    return (x - mean) @ components @ components.T + mean
+
+
+def aligned_basis(w: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """The combinations of w's columns closest (least squares) to each component: w @ argmin_A ||w A - C||."""
+    return w @ np.linalg.lstsq(w, components, rcond=None)[0]
+
+
+def _np(x: torch.Tensor) -> np.ndarray:
+    return x.flatten(1).detach().cpu().double().numpy()
+
+
+@torch.no_grad()
+def comparison(linear: LinearAutoencoder, nonlinear: nn.Module, train: torch.Tensor, test: torch.Tensor,
+               labels, components: np.ndarray, clusters: int = 10, seed: int = 0) -> dict:
+    """PCA (``components`` fitted on ``train``) against a linear and a non-linear autoencoder on ``test``:
+    max_angle_deg, mean_angle_deg (principal angles of the linear decoder's span to PCA's), pca_error,
+    linear_ae_error, nonlinear_ae_error (squared error per image), nonlinear_over_pca, and
+    purity_{pixels,pca,linear_ae,nonlinear_ae}: k-means purity on each representation of ``test``."""
+    from gymlab.generative.clustering import kmeans_purity
+
+    ang = np.degrees(principal_angles(linear.subspace(), components))
+    xtr, xte = _np(train), _np(test)
+    pca = ((pca_reconstruct(xte, xtr.mean(0), components) - xte) ** 2).sum(1).mean()
+    out = {"max_angle_deg": float(ang.max()), "mean_angle_deg": float(ang.mean()), "pca_error": float(pca),
+           "linear_ae_error": squared_error(linear, test).item(),
+           "nonlinear_ae_error": squared_error(nonlinear, test).item()}
+    out["nonlinear_over_pca"] = out["nonlinear_ae_error"] / out["pca_error"]
+    codes = {"pixels": xte, "pca": (xte - xtr.mean(0)) @ components, "linear_ae": _np(linear.encode(test)),
+             "nonlinear_ae": _np(nonlinear.encode(test))}
+    for name, z in codes.items():
+        out[f"purity_{name}"] = kmeans_purity(z, np.asarray(labels.cpu() if torch.is_tensor(labels) else labels),
+                                              clusters, seed)
+    return out
+
+
+@torch.no_grad()
+def comparison_figures(linear: LinearAutoencoder, nonlinear: nn.Module, train: torch.Tensor, test: torch.Tensor,
+                       components: np.ndarray, shape: tuple, angles: list = (), measures: dict | None = None,
+                       n: int = 10) -> dict:
+    """components: PCA's beside the linear decoder's columns mapped onto them (``aligned_basis``);
+    reconstructions: n test images, by PCA, by the linear and by the non-linear autoencoder;
+    angle_curve: the (step, largest principal angle) pairs of ``angles`` on a log scale; summary (with
+    ``comparison``'s ``measures``): k-means purity and test squared error per representation."""
+    from gymlab.generative import figures
+
+    x, xtr = test[:n], _np(train)
+    rows = {"test digit": _np(x), "PCA": pca_reconstruct(_np(x), xtr.mean(0), components),
+            "linear AE": _np(linear(x)), "non-linear AE": _np(nonlinear(x))}
+    aligned = aligned_basis(linear.subspace(), components)
+    out = {} if measures is None else {"summary": [
+        {"representation": r, "kmeans_purity": measures[f"purity_{r}"],
+         "test_squared_error": measures.get(f"{r}_error", float("nan"))}
+        for r in ("pixels", "pca", "linear_ae", "nonlinear_ae")]}
+    return {**out, "components": figures.basis_figure({"PCA": components, "linear AE": aligned}, shape),
+            "reconstructions": figures.image_rows(rows, shape),
+            "angle_curve": figures.line_figure([a[0] for a in angles], [a[1] for a in angles], "step",
+                                               "largest principal angle (degrees)", "linear AE subspace against PCA's",
+                                               logy=True)}

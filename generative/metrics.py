@@ -7,6 +7,8 @@
   ``vision`` backbone (VGG-style) trained to classify the same data,
       FID = ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^{1/2}),
   and that classifier's inception score IS = exp(E_x KL(p(y|x) || p(y))).
+  ``fid_classifier`` trains that classifier on a ``generative.data`` set (once per process);
+  ``sample_scores`` gives FID against the test and validation images and IS of a set of samples.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from gymlab.generative import data as gdata
 from gymlab.generative.data import to_targets
 
 
@@ -58,6 +61,23 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, num_classes: int = 10, st
             loss.backward()
             opt.step()
     return model.eval()
+
+
+_TRAINED: dict = {}  # (data, size, seed, steps, root) -> the trained classifier
+
+
+def fid_classifier(data: str = "digits", size: int | None = None, seed: int = 0, steps: int = 300,
+                   root=None) -> nn.Module:
+    """``train_classifier`` on the training split of ``generative.data.load(data, seed, size)``, trained once
+    per process for each argument set (grey training images of mnist-dynamic: one Bernoulli draw fixed by seed)."""
+    key = (data, size, seed, steps, root)
+    if key not in _TRAINED:
+        d = gdata.load(data, seed, size, root=root)
+        x = d.data.train.x
+        if d.dynamic:
+            x = torch.bernoulli(x, generator=torch.Generator().manual_seed(seed))
+        _TRAINED[key] = train_classifier(x, d.data.train.y, d.data.num_classes, steps=steps, seed=seed)
+    return _TRAINED[key]
 
 
 class _Centred(nn.Module):
@@ -107,3 +127,10 @@ def inception_score(classifier: nn.Module, images: torch.Tensor) -> float:
     logp = F.log_softmax(classifier(images), dim=1).double()
     logp_y = torch.logsumexp(logp, 0) - math.log(len(logp))
     return float(torch.exp((logp.exp() * (logp - logp_y)).sum(1).mean()))
+
+
+def sample_scores(classifier: nn.Module, samples: torch.Tensor, test: torch.Tensor, val: torch.Tensor) -> dict:
+    """fid (against ``test``), val_fid (against ``val``) and inception_score of ``samples``."""
+    s, test, val = samples.float().cpu(), test.float().cpu(), val.float().cpu()
+    return {"fid": fid(classifier, test, s), "val_fid": fid(classifier, val, s),
+            "inception_score": inception_score(classifier, s)}

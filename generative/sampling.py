@@ -6,9 +6,12 @@ logits (PixelCNN, Gated PixelCNN, PixelRNN, FVSBN, the independent baseline).
 
 Each step runs the whole network again (H * W * C forward passes): this is why sampling from
 these models is slow while training them is parallel. ``complete`` keeps a given top part of an
-image fixed and samples the rest from p(x_rest | x_given).
+image fixed and samples the rest from p(x_rest | x_given); ``completion_rows`` lays out several
+completions of each image beside it, ``pictures`` draws samples and completions as image grids.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -50,3 +53,24 @@ def complete(model, images: torch.Tensor, levels: int, rows_given: int | None = 
     given = images.clone()
     given[:, :, rows_given:] = 0
     return sample(model, len(images), (c, h, w), levels, y=y, given=given, known=known, generator=generator)
+
+
+def completion_rows(model, images: torch.Tensor, levels: int, per: int = 4, y: torch.Tensor | None = None,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """(m * (per + 1), C, H, W): each image followed by ``per`` completions of its top half."""
+    m = len(images)
+    yy = y.repeat_interleave(per, 0) if y is not None else None
+    comp = complete(model, images.repeat_interleave(per, 0), levels, y=yy, generator=generator)
+    return torch.cat([images.unsqueeze(1), comp.view(m, per, *images.shape[1:])], 1).flatten(0, 1)
+
+
+def pictures(model, samples: torch.Tensor, images: torch.Tensor, levels: int, labels: torch.Tensor | None = None,
+             seed: int = 0) -> dict:
+    """samples: ``samples`` in a square grid; completions: m = min(8, n / 4) of ``images`` (n samples), each
+    followed by 4 completions of its top half (``labels``: a conditional model's classes; draws from ``seed``)."""
+    from gymlab.generative.figures import image_grid
+
+    n, m = len(samples), max(1, min(8, len(samples) // 4))
+    rows = completion_rows(model, images[:m], levels, y=None if labels is None else labels[:m],
+                           generator=torch.Generator().manual_seed(seed))
+    return {"samples": image_grid(samples, int(math.sqrt(n)) or 1), "completions": image_grid(rows, 5)}

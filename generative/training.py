@@ -5,18 +5,20 @@ seeded shuffle (``vision.batching``); only the loss differs:
 
     autoregressive (PixelCNN, Gated PixelCNN, PixelRNN)   NLL = -sum_i log p(x_i | x_<i)
     VAE                                                    -ELBO = -E_q[log p(x|z)] + beta KL(q(z|x) || p(z))
+                                                           (or -IWAE_k, the tighter bound, as the VAE's score)
     autoencoders                                           reconstruction nats (+ the variant's penalty)
 
 Each loss function returns ``(loss, metrics)``: the scalar to minimise (nats per dimension, so that
 one learning rate suits every image size) and the per-image figures to report. ``fit`` is the loop;
 ``gymlab``'s experiments call the same loss functions inside the runner's loop (which adds
-evaluation, checkpoints and logging). The GAN, a two-player game, has its own ``fit_gan``.
+evaluation, checkpoints and logging). The GAN, a two-player game, has its own step (``gan_step``) and ``fit_gan``.
 
 With ``dynamic=True`` each minibatch of grey images is binarized afresh, x ~ Bernoulli(grey), as the
 literature trains on dynamically binarized MNIST.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Callable
 
@@ -52,6 +54,17 @@ def vae_loss(beta: float = 1.0) -> Loss:
     return loss
 
 
+def iwae_loss(k: int = 50) -> Loss:
+    """Negative IWAE_k bound of a ``generative.vae.VAE``, with its ELBO (one sample) beside it."""
+
+    def loss(model, x, y=None):
+        elbo, iwae = model.elbo(x)["elbo"].mean(), model.iwae_bound(x, k).mean()
+        return -iwae / x[0].numel(), {"elbo_nats": elbo, "iwae_nats": iwae, "nll_nats": -iwae,
+                                       "bits_per_dim": metrics.bits_per_dim(-iwae, x[0].numel())}
+
+    return loss
+
+
 def fit(model: torch.nn.Module, x: torch.Tensor, loss: Loss, *, y: torch.Tensor | None = None, epochs: float = 1,
         batch_size: int = 64, lr: float = 1e-3, seed: int = 0, dynamic: bool = False,
         optimizer: torch.optim.Optimizer | None = None) -> list[dict]:
@@ -77,10 +90,30 @@ def fit(model: torch.nn.Module, x: torch.Tensor, loss: Loss, *, y: torch.Tensor 
     return history
 
 
+def gan_step(generator: torch.nn.Module, discriminator: torch.nn.Module, opt_g: torch.optim.Optimizer,
+             opt_d: torch.optim.Optimizer, real: torch.Tensor, z: torch.Tensor, y: torch.Tensor | None = None,
+             kind: str = "non-saturating", autocast=contextlib.nullcontext) -> dict:
+    """One discriminator step (real up, fake down), then one generator step on the same fakes; forward
+    passes under ``autocast()`` (the runner's bf16 context), backward passes outside it."""
+    with autocast():
+        fake = generator(z, y)
+        d_loss = discriminator_loss(discriminator(real, y).float(), discriminator(fake.detach(), y).float())
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    with autocast():
+        fake_logits = discriminator(fake, y).float()
+        g_loss = generator_loss(fake_logits, kind)
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    return {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "d_fake": torch.sigmoid(fake_logits).mean().item()}
+
+
 def fit_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, x: torch.Tensor, *, latent: int,
             epochs: float = 1, batch_size: int = 64, lr: float = 2e-4, betas=(0.5, 0.999), seed: int = 0,
             kind: str = "non-saturating") -> list[dict]:
-    """Alternate one discriminator step (real up, fake down) and one generator step per minibatch."""
+    """``gan_step`` on each minibatch of the seeded shuffle."""
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
     steps = math.ceil(epochs * math.ceil(len(x) / batch_size))
@@ -90,14 +123,5 @@ def fit_gan(generator: torch.nn.Module, discriminator: torch.nn.Module, x: torch
     for step in range(steps):
         real = x[batch_indices(seed, step, len(x), batch_size)].to(device)
         z = torch.randn(len(real), latent, generator=g).to(device)
-        fake = generator(z)
-        d_loss = discriminator_loss(discriminator(real), discriminator(fake.detach()))
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = generator_loss(discriminator(fake), kind)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-        history.append({"d_loss": d_loss.item(), "g_loss": g_loss.item()})
+        history.append(gan_step(generator, discriminator, opt_g, opt_d, real, z, kind=kind))
     return history

@@ -109,3 +109,27 @@ class VAE(nn.Module):
         u = torch.rand(loc.shape, generator=generator).clamp(1e-5, 1 - 1e-5).to(dev)
         xs = (loc + log_scale.exp() * (torch.log(u) - torch.log1p(-u))).clamp(-1, 1)
         return torch.round((xs + 1) / 2 * (self.levels - 1)).div(self.levels - 1).view(n, *self.shape)
+
+
+@torch.no_grad()
+def traversal(vae: VAE, dims: int = 8, lo: float = -3.0, hi: float = 3.0, n: int = 9) -> torch.Tensor:
+    """(dims * n, C, H, W) decoder means: row d moves z_d from lo to hi, the other coordinates 0."""
+    dims = min(dims, vae.latent)
+    z = torch.zeros(dims, n, vae.latent)
+    for d in range(dims):
+        z[d, :, d] = torch.linspace(lo, hi, n)
+    return vae.mean_image(z.view(-1, vae.latent).to(next(vae.parameters()).device))
+
+
+@torch.no_grad()
+def pictures(vae: VAE, x: torch.Tensor, labels: torch.Tensor, seed: int = 0) -> dict:
+    """samples (64 decoder means, z drawn from ``seed``), reconstructions ((image, reconstruction from mu)
+    pairs of the first 16 of x), traversals (``traversal``, one row per latent dimension), latent_2d (q(z|x)
+    means of x by label)."""
+    from gymlab.generative import figures
+
+    mu, _ = vae.encode(x)
+    pairs = torch.stack([x[:16], vae.mean_image(mu[:16])], 1).flatten(0, 1)
+    return {"samples": figures.image_grid(vae.sample(64, generator=torch.Generator().manual_seed(seed)), 8),
+            "reconstructions": figures.image_grid(pairs, 8), "traversals": figures.image_grid(traversal(vae), 9),
+            "latent_2d": figures.latent_plot(mu, labels, "q(z|x) means of the test set")}

@@ -51,7 +51,7 @@ def test_vae_iwae_bound_beats_bernoulli(tmp_path, bernoulli_nats):
 
 
 def test_trained_gan_fid_is_far_below_an_untrained_generator(tmp_path):
-    from gymlab.runners.experiments.generative import feature_classifier
+    from gymlab.generative.metrics import fid_classifier
 
     s = run("gan", [*QUIET, f"out={tmp_path}"], quiet=True)
     torch.manual_seed(0)
@@ -59,7 +59,7 @@ def test_trained_gan_fid_is_far_below_an_untrained_generator(tmp_path):
     with torch.no_grad():
         untrained = quantize(g(torch.randn(256, 32)), 2)
     d = load("digits", seed=0).data
-    fid_untrained = fid(feature_classifier("digits", None, 0), d.test.x, untrained)
+    fid_untrained = fid(fid_classifier("digits", None, 0), d.test.x, untrained)
     assert s["eval/fid"] < fid_untrained / 3, (s["eval/fid"], fid_untrained)  # about 39 against 177
     assert (tmp_path / f"{s['run_dir'].split('/')[-1]}" / "media" / "samples.png").exists()
 
