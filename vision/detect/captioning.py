@@ -220,7 +220,8 @@ def beam_captions(model: Captioner, images: torch.Tensor, vocab: Vocab, beam: in
 def caption_scores(pred: list, truth: list, prefix: str = "") -> dict:
     """``{prefix}exact_match`` (share of captions equal to the truth) and ``{prefix}bleu4`` (corpus BLEU-4)."""
     exact = sum(p == t for p, t in zip(pred, truth)) / len(truth)
-    return {f"{prefix}exact_match": exact, f"{prefix}bleu4": bleu([p.split() for p in pred], [[t.split()] for t in truth])}
+    b = bleu([p.split() for p in pred], [[t.split()] for t in truth])
+    return {f"{prefix}exact_match": exact, f"{prefix}bleu4": b}
 
 
 def caption_report(model: Captioner, vocab: Vocab, test: tuple, val: tuple, majority: str, beam: int = 3,

@@ -140,8 +140,8 @@ def draw_masks(images: torch.Tensor, truth: torch.Tensor, pred: torch.Tensor, ca
     n = len(images)
     fig, axes = plt.subplots(3, n, figsize=(1.8 * n, 5.6), squeeze=False)
     for i in range(n):
-        for r, (img, kw) in enumerate([(images[i, 0], dict(cmap="gray")), (truth[i], dict(cmap="tab20", vmin=0, vmax=19)),
-                                       (pred[i], dict(cmap="tab20", vmin=0, vmax=19))]):
+        classes = dict(cmap="tab20", vmin=0, vmax=19)
+        for r, (img, kw) in enumerate([(images[i, 0], dict(cmap="gray")), (truth[i], classes), (pred[i], classes)]):
             axes[r, i].imshow(img, interpolation="nearest", **kw)
             axes[r, i].axis("off")
         if captions is not None:

@@ -170,7 +170,8 @@ def forward_ms(model: nn.Module, x: torch.Tensor, reps: int = 5) -> float:
 
 
 @torch.no_grad()
-def compare(model: nn.Module, photos: Sequence[torch.Tensor], objectives: Sequence, optimised: list, reps: int = 5) -> dict:
+def compare(model: nn.Module, photos: Sequence[torch.Tensor], objectives: Sequence, optimised: list,
+            reps: int = 5) -> dict:
     """Means over the photos: the loss of the feed-forward result (loss, style_loss, content_loss), of the
     optimised image (opt_loss), of the untouched photo (content_image_loss), loss_ratio = loss / opt_loss,
     gap_closed = (content_image_loss - loss) / (content_image_loss - opt_loss), and the time per image of
@@ -182,7 +183,8 @@ def compare(model: nn.Module, photos: Sequence[torch.Tensor], objectives: Sequen
     ms, opt_ms = forward_ms(model, photos[0], reps), mean([o[2] for o in optimised])
     return {"loss": loss, "style_loss": mean([p["style"].item() for _, p in ff]),
             "content_loss": mean([p["content"].item() for _, p in ff]), "opt_loss": opt_loss,
-            "content_image_loss": start, "loss_ratio": loss / opt_loss, "gap_closed": (start - loss) / (start - opt_loss),
+            "content_image_loss": start, "loss_ratio": loss / opt_loss,
+            "gap_closed": (start - loss) / (start - opt_loss),
             "ms_per_image": ms, "opt_ms_per_image": opt_ms, "speedup": opt_ms / ms}
 
 

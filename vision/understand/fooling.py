@@ -85,9 +85,9 @@ def all_pairs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, per_class: int
 
 
 def fool_all_pairs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, per_class: int = 1, confidence: float = 0.9,
-                   step: float = 0.05, max_steps: int = 500):
+                   step: float = 0.05, max_steps: int = 500, classes: int = 10):
     """``fooling_images`` for ``all_pairs``: (start images, A, B, Fooled)."""
-    src, a, b = all_pairs(model, x, y, per_class)
+    src, a, b = all_pairs(model, x, y, per_class, classes)
     return x[src], a, b, fooling_images(model, x[src], b, confidence, step, max_steps)
 
 

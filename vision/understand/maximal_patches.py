@@ -157,7 +157,8 @@ def outside_change(layer_fn: Callable, images: torch.Tensor, units, where, rf: R
         for i, r, c in row:
             x = images[i:i + 1]
             m = window_mask(rf, r, c, *x.shape[-2:]).to(x.device)
-            pair = layer_fn(torch.cat([x, torch.where(m, x, torch.rand(x.shape, generator=g).to(x.device))]))[:, u, r, c]
+            noisy = torch.where(m, x, torch.rand(x.shape, generator=g).to(x.device))
+            pair = layer_fn(torch.cat([x, noisy]))[:, u, r, c]
             worst = max(worst, float((pair[0] - pair[1]).abs()))
     return worst
 

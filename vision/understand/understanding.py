@@ -114,8 +114,8 @@ def peak_in_box(maps: list, boxes: torch.Tensor, patch: int, stride: int) -> flo
 
 def upsample_occlusion(m: torch.Tensor, patch: int, stride: int) -> torch.Tensor:
     """An occlusion map on the image's grid: entry (i, j) drawn as a stride-sized cell at its patch's centre."""
-    pad = (patch - stride) // 2
-    return torch.nn.functional.pad(torch.nn.functional.interpolate(m[None, None], scale_factor=stride), (pad,) * 4)[0, 0]
+    pad, up = (patch - stride) // 2, torch.nn.functional.interpolate(m[None, None], scale_factor=stride)
+    return torch.nn.functional.pad(up, (pad,) * 4)[0, 0]
 
 
 @torch.no_grad()
@@ -133,7 +133,7 @@ def pixel_and_feature_nn(embed, train: tuple, test: tuple, k: int = 1, device=No
             "feature_nn_accuracy": neighbour_accuracy(f(te), yte, f(tr), ytr, k)}
 
 def draw_rows(rows: list, titles=None):
-    """A figure of image rows (lists of 2D arrays; the first row grey, the others as heat maps), titles over the first."""
+    """A figure of image rows (lists of 2D arrays; the first row grey, the others heat maps), titles on the first."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(rows), len(rows[0]), figsize=(1.6 * len(rows[0]), 1.7 * len(rows)), squeeze=False)

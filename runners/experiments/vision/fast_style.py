@@ -51,21 +51,21 @@ class FastStyleTransfer(Experiment):
 
     def setup(self, cfg, ctx):
         if cfg.size % 4 or not cfg.test_photos or len(cfg.widths) != 3:
-            raise GymlabError(f"bad value for 'size', 'test_photos' or 'widths': size must be a multiple of 4, "
-                              f"test_photos name a photo, widths three; got {cfg.size}, {cfg.test_photos}, {cfg.widths}")
-        self.cfg, self.device, weights = cfg, ctx.device, (cfg.content_weight, cfg.style_weight, cfg.tv_weight)
+            raise GymlabError(f"bad value for 'size', 'test_photos' or 'widths': size a multiple of 4, test_photos "
+                              f"a photo or more, widths three; got {cfg.size}, {cfg.test_photos}, {cfg.widths}")
+        self.cfg, self.device, w = cfg, ctx.device, (cfg.content_weight, cfg.style_weight, cfg.tv_weight)
+        photo = lambda name: st.load_photo(name, cfg.size).to(ctx.device)  # noqa: E731
         torch.manual_seed(cfg.seed)
         try:
             self.loss_net = st.RandomConvNet(tuple(int(c) for c in cfg.channels), seed=cfg.seed).to(ctx.device)
-            self.tests = [st.load_photo(n, cfg.size).to(ctx.device) for n in cfg.test_photos]
-            self.style = st.load_photo(cfg.style, cfg.size).to(ctx.device)
-            self.objective = fs.batch_objective(self.loss_net, self.style, cfg.content_layer, None, *weights)
+            self.style, self.tests = photo(cfg.style), [photo(n) for n in cfg.test_photos]
+            self.objective = fs.batch_objective(self.loss_net, self.style, cfg.content_layer, None, *w)
         except ValueError as e:
             raise GymlabError(f"bad value for 'test_photos', 'channels' or 'content_layer': {e}") from None
-        self.test_objectives = [st.style_transfer_objective(self.loss_net, c, self.style, cfg.content_layer, None, *weights)
+        self.test_objectives = [st.style_transfer_objective(self.loss_net, c, self.style, cfg.content_layer, None, *w)
                                 for c in self.tests]
         self.photos = fs.load_photos([n for n in fs.TRAIN_PHOTOS if n not in {cfg.style, *cfg.test_photos}], cfg.size)
-        self.model = fs.TransformNet(tuple(int(w) for w in cfg.widths), cfg.blocks).to(ctx.device)
+        self.model = fs.TransformNet(tuple(int(c) for c in cfg.widths), cfg.blocks).to(ctx.device)
         o = cfg.optim
         self.opt = make_optimizer(self.model.parameters(), o.name, o.lr, o.weight_decay, o.momentum)
         self.step, self.history, self._optimised = 0, [], None
@@ -98,6 +98,6 @@ class FastStyleTransfer(Experiment):
         others = torch.stack([p for p in self.photos if p.shape[-1] == c.size][:6]).to(self.device)
         with torch.no_grad():
             stylised = st.to_numpy_image(self.model(self.tests[0]))
-        return {"stylised": stylised, "training_photos": fs.draw_applied(self.model, others),
-                "panel": fs.draw_comparison(self.model, self.style, self.tests, c.test_photos, self.test_objectives, opt),
+        panel = fs.draw_comparison(self.model, self.style, self.tests, c.test_photos, self.test_objectives, opt)
+        return {"stylised": stylised, "training_photos": fs.draw_applied(self.model, others), "panel": panel,
                 "loss_curve": fs.draw_loss_curve(self.history, sum(o[1] for o in opt) / len(opt))}

@@ -51,6 +51,6 @@ class MaximalPatches(DigitsClassifier):
 
     def media(self):
         (units, v, w), rf = self.top(), self.rf
-        title = f"conv layer {self.cfg.layer}: top-{self.cfg.k} {rf.size}x{rf.size} patches per unit (activation above each)"
+        title = f"conv layer {self.cfg.layer}: top-{self.cfg.k} {rf.size}x{rf.size} patches per unit (activation above)"
         return {"maximal_patches": MP.draw_patches(self.images, units, v, w, rf, title),
                 "patches_in_context": MP.draw_in_context(self.images, w, rf)}

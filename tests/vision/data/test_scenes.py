@@ -34,3 +34,18 @@ def test_caption_rules():
     assert caption(boxes, np.array([1, 4, 9])) == "1 above 4 left of 9"
     boxes = np.array([[0, 20, 10, 30], [3, 0, 13, 10]], dtype=np.float32)
     assert caption(boxes, np.array([5, 6])) == "5 below 6"
+
+
+def test_padded_targets_round_trip_and_ink_scenes():
+    from gymlab.vision.data.scenes import ink_scenes, padded_targets, unpad_targets
+
+    sc = load_scenes(0, n_train=30, n_test=5).train
+    boxes, labels = padded_targets(sc)
+    assert boxes.shape == (30, 3, 4) and labels.shape == (30, 3)  # three digits at most
+    for t, b, lab in zip(unpad_targets(boxes, labels), sc.boxes, sc.labels):
+        assert torch.equal(t["boxes"], b) and torch.equal(t["labels"], lab)  # order kept: the later box wins a cell
+    x = torch.zeros(2, 1, 8, 8)
+    x[0, 0, 2:5, 3:7] = 1.0  # ink in rows 2-4, columns 3-6; image 1 is blank
+    s = ink_scenes(x, torch.tensor([4, 7]))
+    assert s.boxes[0].tolist() == [[3, 2, 7, 5]] and s.boxes[1].tolist() == [[0, 0, 8, 8]]
+    assert s.masks[0].max() == 5 and s.masks[1].max() == 0 and s.captions == ["4", "7"]

@@ -66,3 +66,19 @@ def test_captioning_beats_majority(tmp_path):
     assert s["eval/exact_match"] >= max(0.5, 20 * s["eval/majority_exact_match"]), s
     assert s["eval/bleu4"] > s["eval/majority_bleu4"] + 0.4
     assert s["eval/beam_exact_match"] >= s["eval/greedy_exact_match_beam_subset"] - 0.05
+
+
+def test_caption_scores_and_report():
+    from gymlab.vision.detect.captioning import caption_report, caption_scores
+
+    s = caption_scores(["3 left of 7", "1 above 2"], ["3 left of 7", "1 below 2"], "eval/")
+    assert s["eval/exact_match"] == 0.5 and 0 < s["eval/bleu4"] < 1
+    assert caption_scores(["3 left of 7"], ["3 left of 7"])["bleu4"] == pytest.approx(1.0)
+    torch.manual_seed(0)
+    enc = build("vgg", 1, 32, 10, widths=(4, 8, 8), convs=(1, 1, 1))
+    model = Captioner(enc, len(Vocab()), 8, 16, 8).eval()
+    x, caps = torch.rand(4, 1, 32, 32), ["3 left of 7"] * 4
+    r = caption_report(model, Vocab(), (x, caps), (x[:2], caps[:2]), "3 left of 7", beam=2, n_beam=2, max_len=5)
+    assert r["majority_exact_match"] == 1.0 and r["majority_bleu4"] == pytest.approx(1.0)
+    assert {"exact_match", "bleu4", "val_exact_match", "beam_exact_match", "beam_bleu4",
+            "greedy_exact_match_beam_subset"} <= set(r)

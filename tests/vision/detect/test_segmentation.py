@@ -52,3 +52,16 @@ def test_metrics_equal_sklearn():
 def test_segmenter_reaches_miou(tmp_path):
     s = run("segmenter", ["logger.mode=disabled", "progress=false", f"out={tmp_path}"], quiet=True)
     assert s["eval/miou"] >= 0.7, s["eval/miou"]
+
+
+def test_scores_and_batched_prediction():
+    from gymlab.vision.detect.segmentation import predict_masks, scores
+
+    conf = torch.tensor([[3, 1], [0, 4]])
+    s = scores(conf, "eval/", ["background", "digit"])
+    assert s["eval/pixel_accuracy"] == pytest.approx(7 / 8) and s["eval/iou_digit"] == pytest.approx(0.8)
+    assert s["eval/miou"] == pytest.approx((0.75 + 0.8) / 2)
+    model = SegNet(3, 1, (4, 8, 8), "unet", 1).eval()
+    x = torch.rand(5, 1, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(predict_masks(model, x, batch_size=2), model(x).argmax(1))

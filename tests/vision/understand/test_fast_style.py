@@ -58,3 +58,14 @@ def test_fast_style_resumes_exactly(tmp_path):
     run("fast-style-transfer", common + ["steps=3", f"run_dir={tmp_path / 'half'}"], quiet=True)
     resumed = resume(tmp_path / "half", ["steps=6"], quiet=True)
     assert resumed["eval/loss"] == full["eval/loss"]
+
+
+def test_compare_scores_the_untrained_identity_net_as_the_photo():
+    net, style = st.RandomConvNet((8, 16), seed=0), st.load_photo("coffee", 16)
+    photos = [st.load_photo("rocket", 16)]
+    objectives = [st.style_transfer_objective(net, c, style, 1, None, 1.0, 1.0, 0.1) for c in photos]
+    optimised = fs.optimise_each(photos, objectives, steps=5, lr=0.03)
+    m = fs.compare(fs.TransformNet((4, 8, 8), 1).eval(), photos, objectives, optimised, reps=1)
+    assert m["opt_loss"] < m["content_image_loss"]  # five steps of optimisation help
+    assert m["loss"] == pytest.approx(m["content_image_loss"], rel=0.05)  # the identity changes nothing
+    assert abs(m["gap_closed"]) < 0.1

@@ -46,3 +46,22 @@ def test_every_pair_is_fooled_with_a_small_change(tmp_path):
     assert s["eval/mean_relative_l2"] < 0.4, s
     assert s["eval/pixel_nn_still_a"] > 0.8, s  # to a pixel-space nearest neighbour they are still As
     assert any(tmp_path.rglob("fooling_images.png"))
+
+
+def test_all_pairs_and_metrics_of_a_perfect_classifier():
+    from gymlab.vision.understand.fooling import all_pairs, fool_all_pairs, fooling_metrics
+
+    x = torch.eye(3).view(3, 1, 1, 3).repeat(2, 1, 1, 1)  # two one-hot images per class
+    y = torch.arange(3).repeat(2)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3, 3, bias=False))
+    with torch.no_grad():
+        model[1].weight.copy_(8 * torch.eye(3) - 4)  # S_k = 4 (2 x_k - sum x): pixels of other classes count against
+    src, a, b = all_pairs(model, x, y, per_class=2, classes=3)
+    assert len(src) == 12 and bool((a != b).all()) and bool((y[src] == a).all())
+    with pytest.raises(ValueError, match="per_class=3"):
+        all_pairs(model, x, y, per_class=3, classes=3)
+    x0, a, b, r = fool_all_pairs(model, x, y, per_class=1, confidence=0.9, step=0.1, max_steps=100,
+                                 classes=3)
+    m = fooling_metrics(model, x0, a, b, r, x, y)
+    assert m["success_rate"] == 1.0 and m["says_target"] == 1.0 and m["pairs"] == 6
+    assert m["mean_l2_to_nearest_b"] == pytest.approx(2 ** 0.5)  # one-hot to one-hot

@@ -75,3 +75,13 @@ def test_the_experiment_shows_the_true_top_k(tmp_path):
     assert s["eval/outside_change"] == 0.0, s
     assert s["eval/receptive_field"] == 5
     assert any(tmp_path.rglob("maximal_patches.png"))
+
+
+def test_verify_top_confirms_the_streamed_answer():
+    prefix = _net()[:3]
+    x = torch.rand(7, 1, 9, 9, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        top = MP.top_units(prefix, x, units=3, k=4, batch_size=2)
+        found = MP.verify_top(prefix, x, top, MP.receptive_field(prefix))
+    assert found["topk_match"] == 1.0 and found["outside_change"] == 0.0
+    assert found["top_activation"] == pytest.approx(float(top[1][:, 0].mean()))

@@ -107,3 +107,18 @@ def test_bad_photo_is_a_clear_error(tmp_path):
 
     with pytest.raises(GymlabError, match="valid: astronaut"):
         run("texture", ["style=lena", "logger.mode=disabled", "progress=false", f"run_dir={tmp_path}"], quiet=True)
+
+
+def test_tasks_score_their_start_and_check_layers(setup):
+    net, content, style = setup
+    t = st.texture_task(net, style, tv_weight=0.1, seed=1)
+    with torch.no_grad():
+        m = t.metrics(t.start)
+    assert m["style_loss"] == pytest.approx(m["style_loss_start"]) and set(t.shown) == {"style", "noise"}
+    d = st.dream_task(net, content, layer=1)
+    with torch.no_grad():
+        assert d.metrics(content)["activation_gain"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="out of range"):
+        st.inversion_task(net, content, layer=7)
+    with pytest.raises(ValueError, match="at least one stage"):
+        st.RandomConvNet(())

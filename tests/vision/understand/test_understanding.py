@@ -80,3 +80,18 @@ def test_other_views_run(tmp_path, name, key):
                    "n_test=40", "vis_steps=5"], quiet=True)
     assert 0.0 <= s[key] <= 1.0
     assert any((tmp_path).rglob("*.png"))
+
+
+def test_box_scores_of_known_maps():
+    from gymlab.vision.understand.understanding import peak_in_box, saliency_in_box, upsample_occlusion
+
+    boxes = torch.tensor([[0.0, 0, 2, 2], [2, 2, 4, 4]])  # a quarter of a 4x4 image each
+    uniform = saliency_in_box(torch.ones(2, 4, 4), boxes)
+    assert uniform["saliency_in_box"] == pytest.approx(0.25) and uniform["box_area_share"] == pytest.approx(0.25)
+    inside = torch.zeros(2, 4, 4)
+    inside[0, 0, 0] = inside[1, 3, 3] = 1.0
+    assert saliency_in_box(inside, boxes)["saliency_in_box"] == pytest.approx(1.0)
+    m = torch.zeros(3, 3)
+    m[0, 0] = 1.0  # patch 2, stride 1: the peak's patch centre is (1, 1)
+    assert peak_in_box([m, m], boxes, patch=2, stride=1) == 0.5
+    assert upsample_occlusion(torch.rand(3, 3), patch=4, stride=2).shape == (8, 8)
