@@ -18,7 +18,6 @@ import torch
 from gymlab.runners.config import DataConfig, OptimConfig, group
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.templates.supervised import Classifier, Splits, Supervised, SupervisedConfig
-from gymlab.vision.data.batching import batch_indices  # noqa: F401  (re-exported: the one seeded shuffle)
 from gymlab.vision.nn.backbones import build
 
 AT_LEAST_1 = {"range": (1, None, "at least 1")}
