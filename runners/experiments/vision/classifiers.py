@@ -138,7 +138,7 @@ class VGGConfig(NetConfig):
 
 @dataclass
 class ResNetConfig(NetConfig):
-    drop_path: float = field(default=0.0, metadata={"range": (0, 1 - 1e-9, "in [0, 1)")})  # stochastic depth: P(drop the last block)
+    drop_path: float = field(default=0.0, metadata={"range": (0, 1 - 1e-9, "in [0, 1)")})  # stochastic depth of the last block
 
 
 def _backbone(name: str, description: str, config=NetConfig, keys=()):

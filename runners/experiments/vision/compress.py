@@ -30,7 +30,7 @@ class CompressConfig(SupervisedConfig):
     eval_every: int = 150
     optim: OptimConfig = group(OptimConfig, lr=2e-3)  # dense training
     retrain_lr: float = 1e-3  # retraining after each pruning step
-    eval_batch: int = field(default=1000, metadata={"range": (1, None, "at least 1")})  # images per evaluation chunk (int8 calibration: 4)
+    eval_batch: int = field(default=1000, metadata={"range": (1, None, "at least 1")})  # images per evaluation chunk
     width: int = 32  # channels of the first conv
     hidden: int = 128  # the fully connected layer
     dense_steps: int = 450  # minibatches of dense training
@@ -54,7 +54,7 @@ class Compress(Classifier):
         try:
             self.levels = sorted(float(s) for s in cfg.sparsities.split(","))
         except ValueError:
-            raise GymlabError(f"bad value for 'sparsities': {cfg.sparsities!r}; expected numbers in [0, 1) joined by commas") from None
+            raise GymlabError(f"bad value for 'sparsities': {cfg.sparsities!r}; numbers in [0, 1) joined by commas") from None
         if cfg.target_sparsity not in self.levels or not all(0 <= s < 1 for s in self.levels):
             raise GymlabError(f"bad value for 'target_sparsity': {cfg.target_sparsity}; it must be one of sparsities "
                               f"({cfg.sparsities}), all in [0, 1)")

@@ -44,7 +44,8 @@ class LinearExperiment(Experiment):
         self.image_shape, self.norm = ds.shape, fit_normalization(ds.train.x[:n], "image")
         flat = lambda x: self.norm(x).flatten(1).to(ctx.device)  # noqa: E731
         self.xtr, self.ytr = linear.add_bias(flat(ds.train.x[:n])), ds.train.y[:n].to(ctx.device)
-        self.xva, self.yva, self.xte, self.yte = flat(ds.val.x), ds.val.y.to(ctx.device), flat(ds.test.x), ds.test.y.to(ctx.device)
+        self.xva, self.yva = flat(ds.val.x), ds.val.y.to(ctx.device)
+        self.xte, self.yte = flat(ds.test.x), ds.test.y.to(ctx.device)
         g, self.loss_fn = torch.Generator().manual_seed(cfg.seed), linear.LOSSES[self.loss_name]
         self.W = linear.init_weights(self.xtr.shape[1] - 1, ds.num_classes, g).to(ctx.device)
         self.steps_per_epoch, self.step = math.ceil(len(self.ytr) / cfg.batch_size), 0

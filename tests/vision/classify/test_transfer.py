@@ -51,7 +51,7 @@ def test_digits_to_scenes_and_small_backbone():
 
     t = digits_to_scenes(seed=0, copies=2, n_target=30, n_test=10)
     (xs, ys), (xst, yst) = t["source"], t["source_test"]
-    assert xs.shape[1:] == (1, 20, 20) and len(xs) == len(ys) and xst.shape[1:] == (1, 20, 20)
+    assert xs.shape[1:] == (1, 20, 20) and len(xs) == len(ys) and xst.shape[1:] == (1, 20, 20) and len(xst) == len(yst)
     assert torch.equal(ys[: len(ys) // 2], ys[len(ys) // 2:])  # copy-major: the labels repeat
     (xt, yt), (xtt, ytt) = t["target"], t["target_test"]
     assert xt.shape == (30, 1, 32, 32) and len(yt) == 30 and xtt.shape[0] == len(ytt) == 10
