@@ -193,7 +193,7 @@ class Supervised(Experiment):
 
     def load_state_dict(self, state):
         state = dict(state)
-        scheduler = state.pop("scheduler", None)
+        scheduler = state.pop("scheduler", state.pop("sched", None))  # "sched": checkpoints written before the template
         super().load_state_dict(state)
         if self.scheduler is not None and scheduler is not None:
             self.scheduler.load_state_dict(scheduler)
