@@ -65,6 +65,13 @@ def prunable(model: nn.Module) -> dict:
 
 
 @torch.no_grad()
+def schedule_phase(step: int, dense_steps: int, levels, retrain_steps: int) -> tuple:
+    """The phase of minibatch ``step`` (0-based) of gradual pruning: ("dense", None) for ``dense_steps``,
+    then ("prune", s) for ``retrain_steps`` at each sparsity s of ``levels`` (increasing), then ("share", None)."""
+    k = (step - dense_steps) // retrain_steps
+    return ("dense", None) if k < 0 else ("prune", levels[k]) if k < len(levels) else ("share", None)
+
+
 def magnitude_masks(model: nn.Module, sparsity: float, scope: str = "global") -> dict:
     """Masks that zero the ``sparsity`` fraction of weights of smallest magnitude.
 

@@ -61,14 +61,10 @@ class Compress(Classifier):
         self.total = cfg.dense_steps + len(self.levels) * cfg.retrain_steps + cfg.share_steps
         self.masks = self.shared = self.rows = None
         self.eval_batch = cfg.eval_batch  # the template's evaluation chunks
+        self._phase = lambda step: C.schedule_phase(step, cfg.dense_steps, self.levels, cfg.retrain_steps)  # noqa: E731
         self.snapshots = {}  # phase -> state dict at its end; oneshot{s} -> test accuracy right after pruning
         self.make_net = lambda: C.DigitNet(cfg.width, cfg.hidden, num_classes=classes, image_size=shape[1], in_channels=shape[0])
         return self.make_net()
-
-    def _phase(self, step):
-        """('dense', None) | ('prune', level) | ('share', None) for a 0-based step."""
-        k = (step - self.cfg.dense_steps) // self.cfg.retrain_steps
-        return ("dense", None) if k < 0 else ("prune", self.levels[k]) if k < len(self.levels) else ("share", None)
 
     def train_step(self):
         phase, level = self._phase(self.step)

@@ -72,3 +72,8 @@ def test_pruning_and_int8_keep_accuracy(tmp_path):
     assert s["eval/int8_accuracy"] >= s["eval/dense_accuracy"] - 0.01, s
     assert s["eval/shared_accuracy"] >= s["eval/dense_accuracy"] - 0.03, s
     assert s["eval/int8_bytes"] < 0.4 * s["eval/dense_bytes"]
+
+
+def test_schedule_phase_walks_dense_prune_share():
+    phases = [C.schedule_phase(s, 2, [0.5, 0.8], 3) for s in range(10)]
+    assert phases == [("dense", None)] * 2 + [("prune", 0.5)] * 3 + [("prune", 0.8)] * 3 + [("share", None)] * 2
