@@ -16,6 +16,10 @@ Importing ``gymlab`` is cheap (no torch); the entry points below load on first u
 """
 from importlib import import_module
 
+from gymlab import _moved
+
+_moved.install()  # old module paths (gymlab.vision.knn) import as their new homes (gymlab.vision.classify.knn)
+
 __version__ = "0.2.0"
 
 # name -> (module, attribute): resolved lazily so that `import gymlab` and `gymlab --help` stay fast.
