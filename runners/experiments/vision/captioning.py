@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from gymlab.runners.experiments._shared import SceneConfig, SceneExperiment
+from gymlab.runners.templates.scenes import SceneConfig, SceneExperiment
 from gymlab.runners.registry import register
 from gymlab.vision.data.scenes import load_scenes
 from gymlab.vision.detect import captioning as C

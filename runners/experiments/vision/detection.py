@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.experiments._shared import SceneConfig, SceneExperiment
+from gymlab.runners.templates.scenes import SceneConfig, SceneExperiment
 from gymlab.runners.media import Boxes
 from gymlab.runners.registry import register
 from gymlab.vision.data.scenes import draw_scenes, load_scenes, padded_targets, unpad_targets

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gymlab.runners.experiments._shared import DigitsClassifier, DigitsClassifierConfig
+from gymlab.runners.experiments.vision._digits import DigitsClassifier, DigitsClassifierConfig
 from gymlab.runners.registry import register
 from gymlab.vision.understand import embedding as E
 

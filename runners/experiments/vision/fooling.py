@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.experiments._shared import AT_LEAST_1, DigitsClassifier, DigitsClassifierConfig
+from gymlab.runners.experiments.vision._digits import AT_LEAST_1, DigitsClassifier, DigitsClassifierConfig
 from gymlab.runners.registry import register
 from gymlab.vision.understand import fooling as F
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.experiments._shared import AT_LEAST_1, DigitsClassifier, DigitsClassifierConfig
+from gymlab.runners.experiments.vision._digits import AT_LEAST_1, DigitsClassifier, DigitsClassifierConfig
 from gymlab.runners.registry import register
 from gymlab.vision.understand import maximal_patches as MP
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 import torch.nn.functional as F
 
-from gymlab.runners.experiments._shared import SceneConfig, SceneExperiment
+from gymlab.runners.templates.scenes import SceneConfig, SceneExperiment
 from gymlab.runners.media import Masks
 from gymlab.runners.registry import register
 from gymlab.vision.data.scenes import load_scenes

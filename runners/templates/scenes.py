@@ -1,26 +1,20 @@
-"""Parts several experiments share (a leading underscore: not an experiment module).
-
-    SceneExperiment   detector, segmenter, captioning: the supervised template on vision.data.scenes
-                      (train / val = the last n_val training scenes / test), AdamW for optim.name=adam and a
-                      one-cycle learning rate over the budget (15% warm-up) in place of optim.schedule
-    DigitsClassifier  embedding, maximal-patches, fooling-images: a small VGG (two stages of width and
-                      2 width channels, convs 3x3 convolutions each, one 2x2 pooling) trained on the digits
-                      before they look inside it (``net``); evaluation once, at the end, by default
+"""The scenes template: the supervised template on the synthetic digit scenes (vision.data.scenes), shared by
+`detector`, `segmenter` and `captioning`. Train / val are the first n_train - n_val / the last n_val training
+scenes, test the n_test scenes made of the test digits. These models were tuned with AdamW (optim.name=adam)
+and a one-cycle learning rate over the whole budget (15% warm-up), which takes the place of optim.schedule;
+``clip`` bounds the gradient norm (0: none).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Optional
 
 import torch
 
-from gymlab.runners.config import DataConfig, OptimConfig, group
+from gymlab.runners.config import OptimConfig, group
 from gymlab.runners.errors import GymlabError
-from gymlab.runners.templates.supervised import Classifier, Splits, Supervised, SupervisedConfig
-from gymlab.vision.nn.backbones import build
-
-AT_LEAST_1 = {"range": (1, None, "at least 1")}
+from gymlab.runners.templates.supervised import Splits, Supervised, SupervisedConfig
 
 
 @dataclass
@@ -60,29 +54,3 @@ class SceneExperiment(Supervised):
         self.opt.step()
         if self.step < self.budget - 1:
             self.sched.step()
-
-
-@dataclass
-class DigitsData(DataConfig):
-    name: Literal["digits"] = "digits"  # scikit-learn's 8x8 digits (vision.data.datasets)
-
-
-@dataclass
-class DigitsClassifierConfig(SupervisedConfig):
-    steps: int = 400
-    epochs: Optional[float] = None  # budget in epochs (overrides steps)
-    eval_every: int = 400
-    data: DigitsData = group(DigitsData)
-    optim: OptimConfig = group(OptimConfig, lr=3e-3)
-    width: int = field(default=16, metadata=AT_LEAST_1)  # channels of the first stage; the second has 2 width
-    convs: int = field(default=2, metadata=AT_LEAST_1)  # 3x3 convolutions per stage
-    hidden: int = field(default=64, metadata=AT_LEAST_1)  # the penultimate (fully connected) layer
-
-
-class DigitsClassifier(Classifier):
-    Config = DigitsClassifierConfig
-
-    def build(self, cfg, shape, classes):
-        self.net = build("vgg", shape[0], shape[-1], classes, widths=(cfg.width, 2 * cfg.width),
-                         convs=(cfg.convs, cfg.convs), hidden=cfg.hidden, dropout=0.0)
-        return self.net
