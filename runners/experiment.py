@@ -32,6 +32,8 @@ from typing import Callable, ClassVar
 
 import torch
 
+from gymlab.runners.errors import GymlabError
+
 
 @dataclass
 class Context:
@@ -137,6 +139,14 @@ class Experiment(abc.ABC):
         return state
 
     def load_state_dict(self, state: dict) -> None:
+        """Fill the gathered state back in; a checkpoint whose names do not fit this experiment (written
+        by another version of it) is refused rather than loaded half."""
+        extra = sorted(set(state) - set(self.state_dict()))
+        missing = sorted(set(Experiment.state_dict(self)) - set(state))
+        if extra or missing:
+            raise GymlabError(f"the checkpoint's state does not fit {type(self).__name__} (unexpected: "
+                              f"{', '.join(extra) or '-'}; missing: {', '.join(missing) or '-'}): it was written by "
+                              f"another version of this experiment; start a new run")
         for name, value in state.items():
             current = getattr(self, name, None)
             if isinstance(current, _STATEFUL):
