@@ -24,7 +24,8 @@ def gymlab(*args, cwd, env=None):
 
 
 def test_every_example_is_tested():
-    tested = {"sb3_style_cartpole.py", "custom_env.py", "plugin_experiment.py", "load_trained.py"}
+    tested = {"sb3_style_cartpole.py", "custom_env.py", "plugin_experiment.py", "load_trained.py",
+              "template_experiment.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -62,3 +63,11 @@ def test_load_trained_mlp_and_ppo(tmp_path):
     gymlab("run", "ppo", "timesteps=1024", "gif=false", "run_dir=ppo", cwd=tmp_path)
     out = python(EXAMPLES / "load_trained.py", "ppo", cwd=tmp_path)
     assert "loaded ppo" in out and "one episode of CartPole-v1" in out
+
+
+def test_template_experiment_through_python_and_the_cli(tmp_path):
+    out = python(EXAMPLES / "template_experiment.py", "--epochs", "3", cwd=tmp_path)
+    assert float(out.split("test accuracy ")[1].split()[0]) > 0.85  # digits, 3 epochs of a 128-unit MLP
+    s = json.loads(gymlab("--plugin", EXAMPLES / "template_experiment.py", "run", "my-mlp", "epochs=2", "hidden=32", "lr=0.01",
+                          "optimizer=adam", "--json", cwd=tmp_path))
+    assert s["experiment"] == "my-mlp" and s["eval/accuracy"] > 0.6  # chance is 0.1
