@@ -6,17 +6,20 @@ crossed the next multiple of ``--eval-every``, both are evaluated on a separate 
 episodes, seeds 10000..10009); evaluation time is excluded from the wall time. Reported per agent:
 seeds that reached an evaluation return >= 475, env steps and wall seconds to the first such
 evaluation (median over the seeds that got there), final evaluation return, training steps per second.
-Ours run with their own defaults (``agents.actor_critic.A2CConfig``, ``agents.ppo.PPOConfig``: chosen by a
-random search on seeds 100-109 and checked on seeds 200-219, never on the benchmark's seeds 0-19); SB3
-with the zoo's. ``--set actor-critic.n_envs=8 ...`` overrides ours. Evaluations come every 1024 env steps
+Ours run with their own defaults (``agents.actor_critic.A2CConfig``, ``agents.ppo.PPOConfig``,
+``agents.dqn.DQNConfig``: chosen by searches on seeds 100-109 and checked on seeds 200-219, never on the
+benchmark's seeds 0-19); SB3 with the zoo's. ``--set actor-critic.n_envs=8 ...`` overrides ours. Evaluations come every 1024 env steps
 (``--eval-every``): a coarser grid rounds every run up to its next multiple and hides differences.
 
     .venv/bin/python benchmarks/bench_rl.py            # 5 seeds, the zoo's budgets (a2c 500k, ppo 100k, dqn 50k)
     .venv/bin/python benchmarks/bench_rl.py --quick    # 5 seeds, each run stops once it reaches 475
     .venv/bin/python benchmarks/bench_rl.py --lunar    # instead: PPO and DQN on LunarLander-v3 (needs box2d)
+    .venv/bin/python benchmarks/bench_rl.py --quick --agents dqn --seeds $(seq 0 19) --name rl_dqn  # one pair alone
 
-Writes benchmarks/results/rl.md (the table), rl.json (every run) and rl.png (return curves);
-``--lunar`` writes rl_lunar.md and rl_lunar.json.
+Writes benchmarks/results/rl.md (the table, headed by the command that made it), rl.json (every run) and
+rl.png (return curves), or ``--name``.md/.json/.png; ``--lunar`` writes rl_lunar.md and rl_lunar.json.
+Each pair's line of ratios gives the median same-seed ratios of wall time and env steps to 475 with a
+Wilcoxon signed-rank p for each (seeds where both solved).
 """
 from __future__ import annotations
 
@@ -108,13 +111,16 @@ def table(runs: list[dict], pairs, args) -> str:
             lines.append(f"| {s['agent']} | {s['solved']} | {s['steps_to_475']:.0f} | {s['seconds_to_475']:.1f} | "
                          f"{s['final_return']:.1f} ± {s['final_std']:.1f} | {s['steps_per_s']:.0f} |")
         if sb3:
-            ratios.append(f"- {ours} / {sb3}: wall time to 475 x{paired(runs, ours, sb3, 'seconds_to_solve'):.2f}, "
+            ratios.append(f"- {ours} / {sb3}: wall time to 475 x{paired(runs, ours, sb3, 'seconds_to_solve'):.2f}"
+                          f"{signed_rank(runs, ours, sb3, 'seconds_to_solve')}, "
                           f"env steps to 475 x{paired(runs, ours, sb3, 'steps_to_solve'):.2f}"
                           f"{signed_rank(runs, ours, sb3, 'steps_to_solve')}, "
                           f"training throughput x{paired(runs, ours, sb3, 'steps_per_s'):.2f}")
     mode = "quick: each run stops at its first evaluation >= 475" if args.quick else "full budgets"
+    command = getattr(args, "command", None)
     head = (f"# CartPole-v1: gymlab agents vs Stable-Baselines3 (rl-baselines3-zoo hyperparameters)\n\n"
-            f"{len(args.seeds)} seeds ({', '.join(map(str, args.seeds))}), {mode}; evaluation every "
+            + (f"Command: `{command}`\n\n" if command else "")
+            + f"{len(args.seeds)} seeds ({', '.join(map(str, args.seeds))}), {mode}; evaluation every "
             f"{args.eval_every} env steps on a separate env (10 deterministic episodes), evaluation time excluded; "
             f"torch {torch.__version__} on {torch.get_num_threads()} CPU thread(s); budgets (env steps): "
             + ", ".join(f"{k} {v}" for k, v in args.budgets.items()) + ". Wall times were measured on a "
@@ -176,8 +182,10 @@ def main(argv=None):
     p.add_argument("--lunar", action="store_true", help="PPO and DQN on LunarLander-v3 (box2d) instead of CartPole")
     p.add_argument("--set", nargs="*", default=[], metavar="AGENT.KEY=VALUE", help="override our agents' config")
     p.add_argument("--out", default=str(Path(__file__).parent / "results"))
-    p.add_argument("--report", action="store_true", help="rewrite rl.md and rl.png from the runs saved in rl.json")
+    p.add_argument("--name", default="rl", help="file names: NAME.md, NAME.json, NAME.png in --out")
+    p.add_argument("--report", action="store_true", help="rewrite NAME.md and NAME.png from the runs saved in NAME.json")
     args = p.parse_args(argv)
+    args.command = ".venv/bin/python benchmarks/bench_rl.py " + " ".join(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(1)
     args.seeds = args.seeds if args.seeds is not None else list(range(5))
     pairs = [pr for pr in PAIRS if args.agents is None or pr[0] in args.agents]
@@ -195,13 +203,16 @@ def main(argv=None):
         print(md)
         return
     if args.report:
-        runs = json.loads((out / "rl.json").read_text())
+        runs = json.loads((out / f"{args.name}.json").read_text())
         args.seeds = sorted({r["seed"] for r in runs})
         pairs = [pr for pr in pairs if any(r["agent"] == pr[0] for r in runs)]
         args.budgets = {a: BUDGET[a] for a, _ in pairs}
+        old = (out / f"{args.name}.md").read_text() if (out / f"{args.name}.md").exists() else ""
+        args.command = next((line[len("Command: `"):-1] for line in old.splitlines() if line.startswith("Command: `")),
+                            None)  # the command that made the runs, not this --report
         md = table(runs, pairs, args)
-        (out / "rl.md").write_text(md)
-        plot(runs, out / "rl.png")
+        (out / f"{args.name}.md").write_text(md)
+        plot(runs, out / f"{args.name}.png")
         print(md)
         return
     runs = []
@@ -218,9 +229,9 @@ def main(argv=None):
                       f"{r['steps_per_s']:.0f} steps/s", flush=True)
     md = table(runs, pairs, args)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "rl.md").write_text(md)
-    (out / "rl.json").write_text(json.dumps(runs, indent=1))
-    plot(runs, out / "rl.png")
+    (out / f"{args.name}.md").write_text(md)
+    (out / f"{args.name}.json").write_text(json.dumps(runs, indent=1))
+    plot(runs, out / f"{args.name}.png")
     print(md)
 
 

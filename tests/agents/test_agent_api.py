@@ -10,7 +10,7 @@ from gymlab.agents.ppo import PPO
 from gymlab.agents.reinforce import REINFORCE
 
 SMALL = {A2C: dict(n_envs=2, n_steps=8), PPO: dict(n_envs=2, n_steps=16, batch_size=16, n_epochs=1),
-         DQN: dict(buffer_size=500, learning_starts=10, train_freq=16, gradient_steps=2, net_arch=[16]),
+         DQN: dict(n_envs=1, buffer_size=500, learning_starts=10, train_freq=16, gradient_steps=2, net_arch=[16]),
          REINFORCE: dict(n_envs=2)}
 
 
