@@ -17,15 +17,19 @@ What a lesson gives:
     title                         the loss plot's title (media: ``loss`` and the ``summary`` table)
 
 What the template does with them:
-- ``setup``: the lessons' digits (vision.data.flat_digits; ``train_size`` and ``label_noise`` when the
-  config has them), then per variant the model (``ctx.prepare_model``), its optimiser and the
-  schedule ``cfg.optim.schedule`` names.
+- ``setup``: the image set ``cfg.data`` names (``data=digits``, the default, or ``data=mnist``,
+  ``data.root``, ``data.max_train``; runners.templates.supervised.load_images) standardised and
+  flattened (vision.data.flat_digits: ``self.data``, ``self.data.features`` inputs a row; ``train_size``
+  and ``label_noise`` when the config has them; ``preprocess=auto``: per pixel for digits, per channel
+  for the others), then per variant the model (``ctx.prepare_model``), its optimiser and the schedule
+  ``cfg.optim.schedule`` names.
 - ``train_step``: minibatch ``step`` of the seeded shuffle (vision.data.batching: fixed by (seed,
   epoch), so a resumed run sees the same batches), one update of every variant on it; at the end of an
   epoch a schedule step (``plateau``: on the epoch's mean training loss). A variant whose loss turns
   non-finite stops training; it reports ``eval/<variant>/diverged = 1`` instead of ending the run.
 - ``evaluate``: ``eval/<variant>/{accuracy, val_accuracy, train_accuracy, train_loss}`` (test,
-  validation, training set; train_loss: the mean of the last 20 minibatch losses), and
+  validation, training set: its first ``eval_train_limit`` rows; train_loss: the mean of the last 20
+  minibatch losses), and
   ``eval/accuracy``, ``eval/val_accuracy`` of the variant with the best validation accuracy.
 - ``media``: ``loss`` (the loss curves on one plot, ``loss_figure``) and ``summary`` (``table``: one
   row per variant).
@@ -37,18 +41,19 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gymlab.runners.config import OptimConfig, RunConfig, group
+from gymlab.runners.config import DataConfig, OptimConfig, RunConfig, group
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.experiment import Experiment
+from gymlab.runners.templates.supervised import load_images
 from gymlab.vision.data.batching import batch_indices
-from gymlab.vision.data.flat_digits import digits
+from gymlab.vision.data.flat_digits import flat_images
 from gymlab.vision.nn import optim
 from gymlab.vision.nn.curves import loss_curves_figure
 from gymlab.vision.nn.layers import inference
@@ -57,6 +62,8 @@ from gymlab.vision.nn.layers import inference
 @dataclass
 class RaceConfig(RunConfig):
     batch_size: int = 64  # examples per minibatch, the same minibatches for every variant
+    data: DataConfig = group(DataConfig)  # digits (8x8: 64 inputs) or mnist (28x28: 784), flattened
+    preprocess: Literal["auto", "image", "channel"] = "auto"  # standardise per pixel (image) or channel; auto: image for digits, else channel
     optim: OptimConfig = group(OptimConfig, name="momentum", lr=0.05)
 
 
@@ -95,6 +102,7 @@ class Race(Experiment):
 
     Config: ClassVar[type] = RaceConfig
     title: ClassVar[str] = "the variants on the same minibatches"
+    eval_train_limit: ClassVar[int] = 5000  # training rows behind train_accuracy (all of digits' 1,078)
 
     # ------------------------------------------------------------------ what the lesson gives
     def variants(self, cfg) -> dict:
@@ -123,7 +131,9 @@ class Race(Experiment):
     def setup(self, cfg, ctx):
         self.cfg, self.ctx, self.device = cfg, ctx, ctx.device
         try:
-            self.data = digits(cfg.seed, ctx.device, getattr(cfg, "train_size", None), getattr(cfg, "label_noise", 0.0))
+            per = cfg.preprocess if cfg.preprocess != "auto" else "image" if cfg.data.name == "digits" else "channel"
+            self.data = flat_images(load_images(cfg.data, cfg.seed), cfg.seed, ctx.device, getattr(cfg, "train_size", None),
+                                    getattr(cfg, "label_noise", 0.0), cfg.data.max_train, per)
             self.specs = self.variants(cfg)
             self.models, self.opts, self.scheds, self.stats = {}, {}, {}, {}
             for name, spec in self.specs.items():
@@ -171,6 +181,11 @@ class Race(Experiment):
         out["train/epoch"] = self.step / self.steps_per_epoch
         return out
 
+    def train_rows(self) -> tuple:
+        """The training rows (x, y) that train accuracies are measured on (the first ``eval_train_limit``)."""
+        n = self.eval_train_limit
+        return self.data.xtr[:n], self.data.ytr[:n]
+
     def recent_loss(self, name: str, window: int = 20) -> float:
         h = self.history[name]
         return float(np.mean(h[-window:])) if h else float("nan")
@@ -184,7 +199,7 @@ class Race(Experiment):
             val = accuracy(model, d.xva, d.yva)
             out[f"eval/{name}/accuracy"] = accuracy(model, d.xte, d.yte)
             out[f"eval/{name}/val_accuracy"] = val
-            out[f"eval/{name}/train_accuracy"] = accuracy(model, d.xtr, d.ytr)
+            out[f"eval/{name}/train_accuracy"] = accuracy(model, *self.train_rows())
             out[f"eval/{name}/train_loss"] = self.recent_loss(name)
             if best is None or val > out[f"eval/{best}/val_accuracy"]:
                 best = name
@@ -213,7 +228,7 @@ class Race(Experiment):
 
         first = next(iter(self.models.values()))
         return SanityModel(first, lambda m, x, y: F.cross_entropy(m(x), y), self.data.xtr, self.data.ytr,
-                           "softmax", num_classes=10)
+                           "softmax", num_classes=self.data.classes)
 
     def state_dict(self):
         return {"models": {n: m.state_dict() for n, m in self.models.items()},

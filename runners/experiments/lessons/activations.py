@@ -2,7 +2,8 @@
 family) with each activation. At init, on the validation set (vision.nn.layer_stats): ``act_mean``
 (zero-centred or not), ``grad_ratio`` (gradient std, first hidden layer over last: a sigmoid passes at
 most 1/4 back a layer), ``same_sign_rows``. After training: ``dead_fraction``. ``relu_kicked`` takes
-its first update at ``kick_lr`` (one too-large step), then ``lr``: the units it knocks out stay dead."""
+its first update at ``kick_lr`` (one too-large step), then ``lr``: the units it knocks out stay dead.
+``data=mnist`` runs it on MNIST's 784-pixel rows (runners.templates.race)."""
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +39,7 @@ class Activations(Race):
 
     def build(self, cfg, name, spec):
         init = "xavier" if spec["act"] in ("sigmoid", "tanh", "maxout") else "he"
-        return MLP(64, (cfg.width,) * cfg.depth, 10, activation=spec["act"], init=init)
+        return MLP(self.data.features, (cfg.width,) * cfg.depth, self.data.classes, activation=spec["act"], init=init)
 
     def probe(self, name, model):
         x, y = self.data.xva, self.data.yva

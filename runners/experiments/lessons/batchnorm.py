@@ -1,6 +1,7 @@
 """Lesson 5, ``batchnorm``: a deep MLP with and without batch norm (normalise each unit over the batch,
 then gamma, beta) from each init: BN makes training less dependent on the initial scale. Keys, at init:
-``eval/<variant>/<stat>_{first,last}`` of vision.nn.layer_stats (act_std_last: the last layer's spread)."""
+``eval/<variant>/<stat>_{first,last}`` of vision.nn.layer_stats (act_std_last: the last layer's spread).
+``data=mnist`` runs it on MNIST's 784-pixel rows (runners.templates.race)."""
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,7 +31,8 @@ class BatchNorm(Race):
         return {f"{i}{'+bn' if bn else ''}": (i, bn) for i in names(cfg.inits, "inits", valid=INITS) for bn in (False, True)}
 
     def build(self, cfg, name, spec):
-        return MLP(64, (cfg.width,) * cfg.depth, 10, activation=cfg.activation, init=spec[0], batchnorm=spec[1])
+        return MLP(self.data.features, (cfg.width,) * cfg.depth, self.data.classes, activation=cfg.activation,
+                   init=spec[0], batchnorm=spec[1])
 
     def probe(self, name, model):
         return layer_stats(model, self.data.xtr[:500], self.data.ytr[:500])

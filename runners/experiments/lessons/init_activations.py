@@ -2,7 +2,8 @@
 for each weight scale, and how each then trains. ``small`` (0.01 randn) shrinks both by about 0.01
 sqrt(width) a layer: it never learns; ``big`` (std ``big_scale``) saturates most units (|h| > 0.99,
 local gradient 1 - h^2 ~ 0): it stalls too; ``xavier`` keeps a healthy spread, ``he`` a wider one.
-Keys, at init: ``eval/<init>/<stat>_{first,last}`` of vision.nn.layer_stats (act_std, saturated, ...)."""
+Keys, at init: ``eval/<init>/<stat>_{first,last}`` of vision.nn.layer_stats (act_std, saturated, ...).
+``data=mnist`` runs it on MNIST's 784-pixel rows (runners.templates.race)."""
 from dataclasses import dataclass, field
 
 from gymlab.runners.registry import register
@@ -31,7 +32,7 @@ class InitActivations(Race):
         return {n: cfg.big_scale if n == "big" else n for n in names(cfg.inits, "inits", valid=(*INITS, "big"))}
 
     def build(self, cfg, name, init):
-        return MLP(64, (cfg.width,) * cfg.depth, 10, activation="tanh", init=init)
+        return MLP(self.data.features, (cfg.width,) * cfg.depth, self.data.classes, activation="tanh", init=init)
 
     def probe(self, name, model):
         return layer_stats(model, self.data.xtr[:self.cfg.probe_size], self.data.ytr[:self.cfg.probe_size])

@@ -1,6 +1,7 @@
 """Lesson 3, ``optimizers``: the notes' update rules (vision.nn.optim) on one two-layer ReLU net from
 identical initial weights on identical minibatches, each at its own learning rate (momentum and
-nesterov share ``lr_sgd``); ``schedule`` decays them all. Keys: ``eval/<rule>/lr``, the current rate."""
+nesterov share ``lr_sgd``); ``schedule`` decays them all. Keys: ``eval/<rule>/lr``, the current rate.
+``data=mnist`` runs it on MNIST's 784-pixel rows (runners.templates.race)."""
 from dataclasses import dataclass
 
 from gymlab.runners.config import OptimConfig, group
@@ -35,7 +36,7 @@ class Optimizers(Race):
         return {n: {"optimizer": n, "lr": lr.get(n, cfg.lr_sgd)} for n in names(cfg.optimizers, "optimizers", valid=OPTIMIZERS)}
 
     def build(self, cfg, name, spec):
-        return MLP(64, (cfg.width,) * cfg.depth, 10, activation="relu", init="he")
+        return MLP(self.data.features, (cfg.width,) * cfg.depth, self.data.classes, activation="relu", init="he")
 
     def extra_eval(self):
         return {f"eval/{n}/lr": o.param_groups[0]["lr"] for n, o in self.opts.items()}

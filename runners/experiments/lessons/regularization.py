@@ -1,7 +1,8 @@
 """Lesson 4, ``regularization``: one two-layer ReLU net per regulariser (L2 strengths, dropout, max-norm,
 DropConnect, random crops; vision.nn.regularizers) from the same weights, on a small training set with
 some wrong labels: an unregularised net memorises them (a big gap), a regularised one cannot and
-generalises better (with ``label_noise=0`` digits is too easy: every gap is small). Keys:
+generalises better (with ``label_noise=0`` digits is too easy: every gap is small; ``data=mnist``:
+``train_size`` MNIST images, crops of the 28x28 image). Keys:
 ``eval/<variant>/gap`` (train - validation accuracy), ``loss_gap`` (validation - training data loss);
 the ``verdicts`` table reads them as the notes do (regularizers.verdict)."""
 from dataclasses import dataclass, field
@@ -46,7 +47,8 @@ class Regularization(Race):
         return v
 
     def build(self, cfg, name, r):
-        net = MLP(64, (cfg.width,) * cfg.depth, 10, activation="relu", init="he", dropout=r.get("dropout", 0.0))
+        net = MLP(self.data.features, (cfg.width,) * cfg.depth, self.data.classes, activation="relu", init="he",
+                  dropout=r.get("dropout", 0.0))
         self.after_step(name, net)  # max-norm from the start
         return with_dropconnect(net, r["dropconnect"]) if "dropconnect" in r else net
 
@@ -60,10 +62,10 @@ class Regularization(Race):
             apply_max_norm_(model, self.specs[name]["max_norm"])
 
     def extra_eval(self):
-        d = self.data
+        d, tr = self.data, self.train_rows()
         return {k: v for n, m in self.models.items() if not self.diverged[n] for k, v in (
-            (f"eval/{n}/gap", accuracy(m, d.xtr, d.ytr) - accuracy(m, d.xva, d.yva)),
-            (f"eval/{n}/loss_gap", data_loss(m, d.xva, d.yva) - data_loss(m, d.xtr, d.ytr)))}
+            (f"eval/{n}/gap", accuracy(m, *tr) - accuracy(m, d.xva, d.yva)),
+            (f"eval/{n}/loss_gap", data_loss(m, d.xva, d.yva) - data_loss(m, *tr)))}
 
     def media(self):
         rows = [{**r, "verdict": verdict(r["train_accuracy"], r["gap"], self.cfg.label_noise)} if "gap" in r else r
