@@ -12,7 +12,7 @@ decays linearly from ``exploration_initial_eps`` to ``exploration_final_eps`` ov
 (the buffer does not change during it). Defaults: the rl-baselines3-zoo CartPole-v1 hyperparameters
 (net, lr, gamma, target refresh, learning_starts, final epsilon, buffer) with 4 envs of 64 steps per phase,
 32 gradient steps of 128 transitions and epsilon decayed over 10% of the budget, chosen on CartPole-v1
-seeds 100-104 with ``benchmarks/tune_rl.py`` (``score dqn``; a [64, 64] net, as fast per step, stalled on two
+seeds 100-104 with ``benchmarks/tune_rl.py`` (``score dqn``; a [64, 64] net, cheaper per step, stalled on two
 of the check seeds 200-219). Discrete actions only.
 """
 import copy
