@@ -141,7 +141,7 @@ class Experiment(abc.ABC):
     def load_state_dict(self, state: dict) -> None:
         """Fill the gathered state back in; a checkpoint whose names do not fit this experiment (written
         by another version of it) is refused rather than loaded half."""
-        extra = sorted(set(state) - set(self.state_dict()))
+        extra = sorted(set(state) - set(self.state_dict()) - set(self.counters))
         missing = sorted(set(Experiment.state_dict(self)) - set(state))
         if extra or missing:
             raise GymlabError(f"the checkpoint's state does not fit {type(self).__name__} (unexpected: "
