@@ -98,3 +98,17 @@ def test_lessons_bad_data_is_one_line(tmp_path):
         with pytest.raises(GymlabError) as e:
             run(name, ["logger.mode=disabled", "progress=false", f"run_dir={tmp_path / name}", "data=mnst"], quiet=True)
         assert str(e.value).startswith("bad value for 'data': 'mnst'; valid: digits, mnist") and "\n" not in str(e.value)
+
+
+def test_hparam_search_trials_take_mnist_rows(lesson_mnist, tmp_path):
+    s = run("hparam-search", ["logger.mode=disabled", "progress=false", f"run_dir={tmp_path / 'r'}", "data=mnist",
+                              f"data_root={lesson_mnist}", "n_coarse=2", "n_fine=1", "coarse_epochs=0.2",
+                              "fine_epochs=0.2", "width=8", "steps=3", "eval_every=1000"], quiet=True)
+    assert 0.0 <= s["eval/coarse_best"] <= 1.0 and np.isfinite(s["eval/best_lr"])
+    from gymlab.vision.data.flat_digits import flat_images
+    from gymlab.vision.data.datasets import load
+    from gymlab.vision.nn.hparam_search import train_trial
+
+    rows = flat_images(load("mnist", root=lesson_mnist), per="channel")
+    t = train_trial(0.01, 1e-4, 0.5, data=rows, width=8)  # a 784-wide net: it would fail on a 64-wide one
+    assert not t["diverged"] and 0.0 <= t["val_accuracy"] <= 1.0

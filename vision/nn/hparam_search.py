@@ -68,10 +68,10 @@ def _accuracy(net, x, y) -> float:
         return (net(x).argmax(1) == y).float().mean().item()
 
 
-def trial_net(width: int = 100, seed: int = 0) -> MLP:
-    """The notes' two-layer net of the trials: 64 -> width (ReLU, He init) -> 10, seeded."""
+def trial_net(width: int = 100, seed: int = 0, inputs: int = 64, classes: int = 10) -> MLP:
+    """The notes' two-layer net of the trials: inputs -> width (ReLU, He init) -> classes, seeded."""
     torch.manual_seed(seed)
-    return MLP(64, (width,), 10, activation="relu", init="he")
+    return MLP(inputs, (width,), classes, activation="relu", init="he")
 
 
 def trials_table(trials: list, score: str = "val_accuracy",
@@ -86,7 +86,7 @@ def train_trial(lr: float, reg: float, epochs: float, seed: int = 0, data: Optio
     on the seeded minibatches (vision.data.batching) and return its val/test/train accuracy and last loss.
     A loss that turns non-finite (or above 1e6) stops the trial: ``diverged`` and chance accuracy."""
     data = data if data is not None else digits(seed, device)
-    net = trial_net(width, seed).to(data.xtr.device)
+    net = trial_net(width, seed, data.xtr.shape[1], data.classes).to(data.xtr.device)
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
     n = len(data.ytr)
     loss = torch.tensor(float("nan"))

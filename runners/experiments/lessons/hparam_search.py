@@ -1,18 +1,20 @@
 """Lesson 6, ``hparam-search``: coarse-to-fine random search over learning rate and L2 strength
 (vision.nn.hparam_search), one trial a step: ``n_coarse`` short trials log-uniform over the wide
 ranges, then ``n_fine`` longer ones in the span of the best ``top_k`` widened by ``margin``; then done.
-Keys: ``eval/{coarse,fine}_{best,median}``, ``eval/best_{lr,reg}``, ``eval/fine_{lr,reg}_{min,max}``."""
+Keys: ``eval/{coarse,fine}_{best,median}``, ``eval/best_{lr,reg}``, ``eval/fine_{lr,reg}_{min,max}``.
+``data=mnist`` searches on MNIST's 784-pixel rows (standardised per channel; digits: per pixel)."""
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
-from gymlab.runners.config import RunConfig
+from gymlab.runners.config import DataConfig, RunConfig, group
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.experiment import Experiment
 from gymlab.runners.registry import register
 from gymlab.runners.sanity import SanityModel
-from gymlab.vision.data.flat_digits import digits
+from gymlab.runners.templates.supervised import load_images
+from gymlab.vision.data.flat_digits import flat_images
 from gymlab.vision.nn import hparam_search as hs
 
 
@@ -32,6 +34,7 @@ class HparamConfig(RunConfig):
     margin: float = 2.0  # ... widened by this factor on each side
     width: int = 100  # hidden units of the trials' two-layer net
     batch_size: int = 64
+    data: DataConfig = group(DataConfig)  # digits (8x8: 64 inputs) or mnist (28x28: 784), flattened
 
 
 @register("hparam-search", data="digits", select="eval/val_accuracy",
@@ -43,15 +46,18 @@ class HparamSearch(Experiment):
     def setup(self, cfg, ctx):
         if not (0 < cfg.lr_min < cfg.lr_max and 0 < cfg.reg_min < cfg.reg_max):
             raise GymlabError("bad value for the ranges: need 0 < lr_min < lr_max and 0 < reg_min < reg_max")
-        self.cfg, self.data = cfg, digits(cfg.seed, ctx.device)
+        per = "image" if cfg.data.name == "digits" else "channel"  # as the race lessons standardise
+        self.cfg = cfg
+        self.data = flat_images(load_images(cfg.data, cfg.seed), cfg.seed, ctx.device, max_train=cfg.data.max_train, per=per)
         self.ranges = {"lr": (cfg.lr_min, cfg.lr_max), "reg": (cfg.reg_min, cfg.reg_max)}
         self.trials, self.fine_range = [], None  # the trials so far (dicts), the fine stage's ranges
 
     def sanity_model(self):
         """The runner's sanity=true checks on the trials' network (its lr probe: the decade to search around)."""
-        net = hs.trial_net(self.cfg.width, self.cfg.seed).to(self.data.xtr.device)
-        return SanityModel(net, lambda m, x, y: F.cross_entropy(m(x), y), self.data.xtr, self.data.ytr, "softmax",
-                           num_classes=10, optimizer=lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9))
+        d = self.data
+        net = hs.trial_net(self.cfg.width, self.cfg.seed, d.xtr.shape[1], d.classes).to(d.xtr.device)
+        return SanityModel(net, lambda m, x, y: F.cross_entropy(m(x), y), d.xtr, d.ytr, "softmax", num_classes=d.classes,
+                           optimizer=lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9))
 
     def train_step(self):
         c, i = self.cfg, len(self.trials)
