@@ -5,7 +5,7 @@
    and offline, beside ``python -c "import torch"`` in the same run (interleaved, median of --repeat).
    Goal (issue 18): under 2 s.
 2. Media share of a short run: the default ``ppo`` on CartPole-v1 (it stops when solved) without its GIF,
-   then the end-of-run episode GIF of its policy timed on its own, as the runner makes it (every other
+   then the end-of-run episode GIF of its policy timed on its own, as the runner makes it (every 4th
    step, at most 320 px wide, one palette) and as it was made before (every step at 600x400, imageio's
    writer); share = GIF / (run + GIF). Goal: at most 10%.
 3. With --tour: ``gymlab tour`` (W&B disabled) in a fresh process, its wall time (goal: 3 minutes on 2 cores).
