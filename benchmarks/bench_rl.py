@@ -149,7 +149,7 @@ def signed_rank(runs: list[dict], ours: str, sb3: str, key: str) -> str:
     both = pairs(runs, ours, sb3, key)
     if len(both) < 6:
         return ""
-    return f" (Wilcoxon signed-rank p = {wilcoxon(*zip(*both)).pvalue:.2f}, {len(both)} seeds)"
+    return f" (Wilcoxon signed-rank p = {wilcoxon(*zip(*both)).pvalue:.2g}, {len(both)} seeds)"
 
 
 def plot(runs: list[dict], path: Path) -> None:
@@ -210,6 +210,7 @@ def main(argv=None):
         old = (out / f"{args.name}.md").read_text() if (out / f"{args.name}.md").exists() else ""
         args.command = next((line[len("Command: `"):-1] for line in old.splitlines() if line.startswith("Command: `")),
                             None)  # the command that made the runs, not this --report
+        args.quick = args.quick or "quick: each run stops" in old
         md = table(runs, pairs, args)
         (out / f"{args.name}.md").write_text(md)
         plot(runs, out / f"{args.name}.png")
