@@ -118,7 +118,7 @@ def table(runs: list[dict], pairs, args) -> str:
                           f"training throughput x{paired(runs, ours, sb3, 'steps_per_s'):.2f}")
     mode = "quick: each run stops at its first evaluation >= 475" if args.quick else "full budgets"
     command = getattr(args, "command", None)
-    head = (f"# CartPole-v1: gymlab agents vs Stable-Baselines3 (rl-baselines3-zoo hyperparameters)\n\n"
+    head = ("# CartPole-v1: gymlab agents vs Stable-Baselines3 (rl-baselines3-zoo hyperparameters)\n\n"
             + (f"Command: `{command}`\n\n" if command else "")
             + f"{len(args.seeds)} seeds ({', '.join(map(str, args.seeds))}), {mode}; evaluation every "
             f"{args.eval_every} env steps on a separate env (10 deterministic episodes), evaluation time excluded; "
