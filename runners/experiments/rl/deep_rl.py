@@ -39,7 +39,7 @@ class ActorCriticRunConfig(RLConfig):
 @dataclass
 class DQNRunConfig(RLConfig):
     steps: int = 200  # 256 env steps each
-    eval_every: int = 20
+    eval_every: int = 8  # every 2048 env steps: a solved policy is caught soon after it appears
     agent: DQNConfig = group(DQNConfig)  # agents.dqn's keys
 
 
