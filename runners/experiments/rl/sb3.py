@@ -72,7 +72,7 @@ class SB3PPORunConfig(RLConfig):
 @dataclass
 class SB3DQNRunConfig(RLConfig):
     steps: int = 200  # 256 env steps each: 51k env steps
-    eval_every: int = 20
+    eval_every: int = 8  # every 2048 env steps, as our dqn: `gymlab compare dqn sb3-dqn` stops both alike
     agent: SB3DQNConfig = group(SB3DQNConfig)
 
 
