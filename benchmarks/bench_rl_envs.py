@@ -122,14 +122,17 @@ def report(runs: list[dict], command: str | None) -> str:
              *([f"Command: `{command}`\n"] if command else []),
              f"Seeds {', '.join(map(str, seeds))}; torch {torch.__version__} on {torch.get_num_threads()} CPU thread; "
              "final return: 10 deterministic episodes on a separate env (seeds 10000..10009) after the last update, "
-             "mean ± std (population) over seeds, each seed's value beside it; env steps: median over seeds, counting "
+             "mean ± std (population) over seeds, each seed's value beside it; last 3 evaluations: the mean over seeds of "
+             "each run's last three evaluations (at 6/8, 7/8 and 8/8 of the budget), less noisy than the last alone; "
+             "env steps: median over seeds, counting "
              "real transitions (ours count none for the autoreset step, so they can end one rollout past the budget); "
              "wall s: training time only (evaluations excluded), median over seeds, on 2 cores shared with other "
              "jobs, so compare ours/SB3 within a pair (same seed, back to back), not across tables. Zoo figure: "
              "rl-baselines3-zoo `benchmark.md`, one trained agent at the zoo's budget (in brackets in the env-steps "
              "column), mean ± std over ~150k evaluation steps (LunarLander-v2 there).\n",
-             "| env | agent | env steps (zoo budget) | final return | per seed | wall s | train steps/s | zoo figure |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| env | agent | env steps (zoo budget) | final return | per seed | last 3 evaluations | wall s | "
+             "train steps/s | zoo figure |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for env in ENVS:
         for algo, names in ALGOS.items():
             for name in names:
@@ -141,6 +144,7 @@ def report(runs: list[dict], command: str | None) -> str:
                 steps = int(np.median([r["env_steps"] for r in rs]))
                 lines.append(f"| {env} | {name} | {steps} ({ZOO_BUDGET[(algo, env)]}) | {np.mean(f):.1f} ± "
                              f"{np.std(f):.1f} | {', '.join(f'{x:.1f}' for x in f)} | "
+                             f"{np.mean([np.mean([v for _, v in r['curve'][-3:]]) for r in rs]):.1f} | "
                              f"{np.median([r['train_seconds'] for r in rs]):.0f} | "
                              f"{np.median([r['steps_per_s'] for r in rs]):.0f} | "
                              + (f"{zm:.1f} ± {zs:.1f} ({zb})" if name.startswith("sb3") else "") + " |")
