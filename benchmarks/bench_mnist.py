@@ -130,14 +130,10 @@ def knn_row(args) -> dict:
     from sklearn.neighbors import KNeighborsClassifier
     from threadpoolctl import threadpool_limits
 
-    from gymlab.vision.data import datasets as D
+    from bench_vision import mnist_arrays
     from gymlab.vision.classify.knn import KNearestNeighbor, cross_validate_k
 
-    folder = D.fetch(D.SOURCES["mnist"], args.data_root, download=False)
-    xtr = D.read_idx(folder / D._IDX[0]).reshape(60_000, -1).astype(np.float32) / 255
-    ytr = D.read_idx(folder / D._IDX[1]).astype(np.int64)
-    xte = D.read_idx(folder / D._IDX[2]).reshape(10_000, -1).astype(np.float32) / 255
-    yte = D.read_idx(folder / D._IDX[3]).astype(np.int64)
+    xtr, ytr, xte, yte = mnist_arrays(args.data_root)
     t0 = time.perf_counter()
     ks = [1, 3, 5, 7]
     k, cv = cross_validate_k(torch.from_numpy(xtr[:10_000]), torch.from_numpy(ytr[:10_000]), ks, 3, "l2", seed=0)

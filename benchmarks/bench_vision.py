@@ -23,7 +23,13 @@
 Both sides get the same number of threads (``--threads``, default 1: the machine this runs on is
 usually shared, and an oversubscribed thread pool measures the neighbours, not the code).
 
-    .venv/bin/python benchmarks/bench_vision.py [--quick] [--threads N]
+With ``--mnist`` (the files in ``$GYMLAB_DATA/mnist``, e.g. ``../shared/data``) the kNN table gains a
+real-MNIST row: all 60,000 training images against all 10,000 test images, k = 3 (the k that
+bench_mnist.py's cross-validation picks), ours with ``kernel="auto"`` against scikit-learn's brute force
+(its trees are slower still in 784 dimensions); the CPU, whether it has AVX512-VNNI, and the kernel
+chosen are named. ``--knn-only`` skips the backbones and writes vision_knn.md instead of vision.md.
+
+    .venv/bin/python benchmarks/bench_vision.py [--quick] [--threads N] [--mnist] [--knn-only]
 """
 from __future__ import annotations
 
@@ -102,6 +108,50 @@ def knn_rows(quick: bool) -> list[dict]:
         print(f"  knn {title}: ours {1e3 * t_ours:.1f} ms, brute {1e3 * t_brute:.1f} ms, {algo} {1e3 * t_tree:.1f} ms",
               flush=True)
     return rows
+
+
+def cpu_name() -> str:
+    """The CPU's model name and whether it has AVX512-VNNI (what decides int8's speed)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    return f"{model} ({'with' if 'avx512_vnni' in flags else 'without'} AVX512-VNNI)"
+
+
+def mnist_arrays(root=None):
+    """Real MNIST as float32 rows in [0, 1] and int64 labels: (xtr, ytr, xte, yte), verified, never downloaded."""
+    from gymlab.vision.data import datasets as D
+
+    folder = D.fetch(D.SOURCES["mnist"], root, download=False)
+    x = lambda i, n: D.read_idx(folder / D._IDX[i]).reshape(n, -1).astype(np.float32) / 255  # noqa: E731
+    return x(0, 60_000), D.read_idx(folder / D._IDX[1]).astype(np.int64), x(2, 10_000), \
+        D.read_idx(folder / D._IDX[3]).astype(np.int64)
+
+
+def mnist_knn_row(k: int = 3) -> dict:
+    """ours (kernel="auto") against scikit-learn brute force on all of real MNIST, back to back."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from gymlab.vision.classify.knn import KNearestNeighbor
+
+    xtr, ytr, xte, yte = mnist_arrays()
+    ours = KNearestNeighbor(k, "l2", kernel="auto").fit(xtr, ytr)
+    t0 = time.perf_counter()
+    p_ours = np.asarray(ours.predict(xte))
+    t_ours = time.perf_counter() - t0
+    brute = KNeighborsClassifier(k, algorithm="brute").fit(xtr, ytr)
+    t0 = time.perf_counter()
+    p_brute = brute.predict(xte)
+    t_brute = time.perf_counter() - t0
+    print(f"  knn real MNIST: ours ({ours.kernel}) {t_ours:.1f} s, brute {t_brute:.1f} s", flush=True)
+    acc = lambda p: float((p == yte).mean())  # noqa: E731
+    return {"problem": f"real MNIST 60000 x 784, all 10000 queries; {cpu_name()}", "k": k, "ours_ms": 1e3 * t_ours,
+            "kernel": ours.kernel, "sklearn_brute_ms": 1e3 * t_brute, "sklearn_tree_ms": float("nan"),
+            "tree": "not run", "acc_ours": acc(p_ours), "acc_brute": acc(p_brute), "acc_tree": float("nan"),
+            "same_predictions": bool((p_ours == p_brute).all()), "speedup_vs_fastest": t_brute / t_ours}
 
 
 # ------------------------------------------------------------------------------------- backbones
@@ -188,7 +238,7 @@ def backbone_rows(quick: bool) -> list[dict]:
 
 def markdown(knn: list[dict], nets: list[dict], quick: bool) -> str:
     lines = ["# Vision I benchmark", "",
-             f"`benchmarks/bench_vision.py{' --quick' if quick else ''}` on {platform.processor() or platform.machine()}, "
+             f"`benchmarks/bench_vision.py {' '.join(sys.argv[1:])}` on {cpu_name()}, "
              f"torch {torch.__version__}, {torch.get_num_threads()} torch threads; a shared machine, so "
              "compare the columns of one row (measured back to back), not absolute numbers.", "",
              "## kNN prediction (L2, float32), ours vs scikit-learn", "",
@@ -198,6 +248,8 @@ def markdown(knn: list[dict], nets: list[dict], quick: bool) -> str:
         lines.append(f"| {r['problem']} | {r['k']} | {r['ours_ms']:.1f} ({r.get('kernel', 'fp32')}) | {r['sklearn_brute_ms']:.1f} | "
                      f"{r['sklearn_tree_ms']:.1f} ({r['tree']}) | {r['acc_ours']:.4f} / {r['acc_brute']:.4f} / "
                      f"{r['acc_tree']:.4f} | {r['same_predictions']} | {r['speedup_vs_fastest']:.2f}x |")
+    if not nets:
+        return "\n".join(lines) + "\n"
     lines += ["", "## Backbone training throughput on digits (batch 64, default recipe), runner vs bare loop", "",
               "| backbone | bare PyTorch img/s | runner img/s | runner overhead (median of pairs) |", "|---|---|---|---|"]
     for r in nets:
@@ -210,18 +262,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer queries, steps and repeats")
     ap.add_argument("--threads", type=int, default=1, help="threads for torch and scikit-learn alike")
+    ap.add_argument("--mnist", action="store_true", help="add the real-MNIST kNN row ($GYMLAB_DATA/mnist)")
+    ap.add_argument("--knn-only", action="store_true", help="the kNN table only")
     args = ap.parse_args()
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
     print("kNN ...", flush=True)
-    knn = knn_rows(args.quick)
+    knn = knn_rows(args.quick) + ([mnist_knn_row()] if args.mnist else [])
     print("backbones ...", flush=True)
-    nets = backbone_rows(args.quick)
+    nets = [] if args.knn_only else backbone_rows(args.quick)
     md = markdown(knn, nets, args.quick)
     print(md)
-    out = ROOT / "benchmarks" / "results" / "vision.md"
+    out = ROOT / "benchmarks" / "results" / ("vision_knn.md" if args.knn_only else "vision.md")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(md)
 
