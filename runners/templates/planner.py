@@ -20,6 +20,7 @@ What the template does:
 """
 from __future__ import annotations
 
+import abc
 import math
 import time
 from dataclasses import dataclass, field
@@ -88,8 +89,9 @@ class Planner(Tabular):
         self.history: list = []
         self.done = False
 
+    @abc.abstractmethod
     def solve_step(self) -> tuple[int, dict]:
-        raise NotImplementedError(f"{type(self).__name__} must define solve_step()")
+        """One sweep or improvement step of the solver."""
 
     def train_step(self):
         t0 = time.perf_counter()

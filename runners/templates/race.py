@@ -38,6 +38,7 @@ What the template does with them:
 """
 from __future__ import annotations
 
+import abc
 import copy
 import math
 from dataclasses import dataclass
@@ -105,11 +106,13 @@ class Race(Experiment):
     eval_train_limit: ClassVar[int] = 5000  # training rows behind train_accuracy (all of digits' 1,078)
 
     # ------------------------------------------------------------------ what the lesson gives
+    @abc.abstractmethod
     def variants(self, cfg) -> dict:
-        raise NotImplementedError(f"{type(self).__name__} must define variants(cfg)")
+        """name -> spec of each variant the lesson races."""
 
+    @abc.abstractmethod
     def build(self, cfg, name: str, spec) -> nn.Module:
-        raise NotImplementedError(f"{type(self).__name__} must define build(cfg, name, spec)")
+        """The model of one variant."""
 
     def optimizer(self, cfg, name: str, spec, params) -> torch.optim.Optimizer:
         o, own = cfg.optim, spec if isinstance(spec, dict) else {}

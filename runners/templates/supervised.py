@@ -31,6 +31,7 @@ in ``data``; inside the loss the images stay raw, and ``gymlab.load`` wraps the 
 """
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass
 from typing import ClassVar, Optional
@@ -101,11 +102,15 @@ class Supervised(Experiment):
         return Splits((ds.train.x[:n], ds.train.y[:n]), (ds.val.x, ds.val.y), (ds.test.x, ds.test.y),
                       ds.shape, ds.num_classes)
 
+    @abc.abstractmethod
     def build(self, cfg, shape: tuple, classes: int) -> torch.nn.Module:
-        raise NotImplementedError(f"{type(self).__name__} must define build(cfg, shape, classes)")
+        """The model for inputs of ``shape`` (C, H, W) and ``classes`` classes; the optimiser comes from optim.*."""
 
     def loss(self, model, batch: Batch) -> tuple[torch.Tensor, dict]:
-        raise NotImplementedError(f"{type(self).__name__} must define loss(model, batch)")
+        """The mean loss of ``model`` on ``batch`` and its metrics ({"accuracy": ...}), both over the batch.
+        Every experiment that uses the template's train_step or eval passes gives it (a GAN, with its own
+        two-player step and no eval splits, has none)."""
+        raise TypeError(f"{type(self).__name__} defines no loss(model, batch), which its train_step or eval_splits need")
 
     def augment(self, batch: Batch, generator: torch.Generator) -> Batch:
         return batch
