@@ -31,7 +31,6 @@ from gymlab.runners.config import DataConfig, group
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.media import Curve
 from gymlab.runners.templates.supervised import Splits, Supervised, SupervisedConfig
-from gymlab.vision.data.batching import batch_indices
 
 
 @dataclass
@@ -63,7 +62,9 @@ class Generative(Supervised):
         return getattr(self.model, "module", self.model)
 
     def samples(self, n: int) -> torch.Tensor:
-        raise NotImplementedError(f"{type(self).__name__} has no samples(n); set fid_samples=0")
+        """``n`` samples of the model, for the FID of the template's evaluation (a model without a sampler
+        either keeps fid_samples=0 or evaluates on its own, as the autoencoder does)."""
+        raise GymlabError(f"{type(self).__name__} has no sampler to score; set fid_samples=0")
 
     def data(self, cfg) -> Splits:
         try:
@@ -85,12 +86,6 @@ class Generative(Supervised):
         if self.step % 10 == 0 or self.step == 1 or any(k.startswith("eval/") for k in row):
             self.history.append({"step": self.step, **row})
         return row
-
-    def batch(self):
-        cfg = self.cfg
-        idx = self.ctx.shard(batch_indices(cfg.seed, self.step, len(self.train[0]), cfg.batch_size)).to(self.device)
-        return self.augment(tuple(t[idx] for t in self.train),
-                            torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step))
 
     def train_step(self):
         return self.log(super().train_step())

@@ -136,11 +136,16 @@ class Supervised(Experiment):
         self.steps_per_epoch = math.ceil(len(self.train[0]) / cfg.batch_size)
         self.step = 0
 
-    def train_step(self):
+    def batch(self) -> Batch:
+        """Minibatch ``step`` of the seeded shuffle, this process's shard of it, augmented."""
         cfg = self.cfg
         idx = self.ctx.shard(batch_indices(cfg.seed, self.step, len(self.train[0]), cfg.batch_size)).to(self.device)
-        batch = self.augment(tuple(t[idx] for t in self.train),
-                             torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step))
+        return self.augment(tuple(t[idx] for t in self.train),
+                            torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step))
+
+    def train_step(self):
+        cfg = self.cfg
+        batch = self.batch()
         if not self.model.training:  # evaluation switched it to eval mode (a module walk: not every step)
             self.model.train()
         with self.ctx.autocast():
