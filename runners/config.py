@@ -40,7 +40,7 @@ class OptimConfig:
     lr: float = 1e-3  # learning rate
     momentum: float = 0.9  # momentum and nesterov only
     weight_decay: float = 0.0  # L2 penalty on the weights (torch.optim's weight_decay)
-    schedule: Literal["none", "step", "plateau"] = "none"  # step: lr *= gamma every step_size epochs; plateau: lr /= 10
+    schedule: Literal["none", "step", "plateau", "onecycle"] = "none"  # step: lr *= gamma every step_size epochs; plateau: lr /= 10; onecycle: warm up then anneal, per step
     step_size: int = 10  # schedule=step: epochs between decays
     gamma: float = 0.1  # schedule=step: the decay factor
     patience: int = 2  # schedule=plateau: epochs without a better validation loss before a decay

@@ -16,7 +16,7 @@ What the template does with them:
 - ``train_step``: minibatch ``step`` of the seeded shuffle (vision.data.batching: an order fixed by
   (seed, epoch), so a resumed run takes the same batches), this process's shard of it, ``augment``,
   the loss under autocast, ``update()``; at the end of an epoch one step of the schedule
-  (``plateau``: on the validation loss).
+  (``plateau``: on the validation loss; ``onecycle``: one step every minibatch over the budget).
 - ``evaluate``: ``loss`` in eval mode without gradients over each split of ``eval_splits`` in batches
   of ``eval_batch``; the example-weighted means as ``eval/<metric>`` (test), ``eval/val_<metric>``,
   ``eval/train_<metric>`` (the first ``eval_train_limit`` training examples).
@@ -130,10 +130,11 @@ class Supervised(Experiment):
             self.model = ctx.prepare_model(self.build(cfg, splits.shape, splits.classes))
             o = cfg.optim
             self.opt = optim.make_optimizer(self.model.parameters(), o.name, o.lr, o.weight_decay, o.momentum)
-            self.scheduler = optim.make_scheduler(self.opt, o.schedule, o.step_size, o.gamma, o.patience)
+            self.steps_per_epoch = math.ceil(len(self.train[0]) / cfg.batch_size)
+            self.budget = math.ceil(cfg.epochs * self.steps_per_epoch) if cfg.epochs is not None else cfg.steps
+            self.scheduler = optim.make_scheduler(self.opt, o.schedule, o.step_size, o.gamma, o.patience, self.budget)
         except ValueError as e:
             raise GymlabError(str(e)) from None
-        self.steps_per_epoch = math.ceil(len(self.train[0]) / cfg.batch_size)
         self.step = 0
 
     def batch(self) -> Batch:
@@ -157,7 +158,10 @@ class Supervised(Experiment):
         out = {"train/loss": loss.item(), **{f"train/{k}": float(v.detach() if torch.is_tensor(v) else v)
                                                   for k, v in metrics.items()},
                "train/lr": self.opt.param_groups[0]["lr"], "train/epoch": self.step / self.steps_per_epoch}
-        if self.scheduler is not None and self.step % self.steps_per_epoch == 0:  # the end of an epoch
+        if self.scheduler is not None and cfg.optim.schedule == "onecycle":
+            if self.step < self.scheduler.total_steps:  # a resume with a longer budget holds the final lr
+                self.scheduler.step()
+        elif self.scheduler is not None and self.step % self.steps_per_epoch == 0:  # the end of an epoch
             if cfg.optim.schedule == "plateau":
                 out["train/val_loss"] = self.evaluate_split(self.val)["loss"]
                 self.scheduler.step(out["train/val_loss"])

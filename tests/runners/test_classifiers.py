@@ -63,6 +63,31 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
     assert resumed["eval/val_loss"] == pytest.approx(full["eval/val_loss"], abs=1e-7)
 
 
+def test_onecycle_resumed_equals_uninterrupted(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from gymlab.runners.loop import RunInterrupted
+    from gymlab.runners.templates.supervised import Supervised
+
+    extra = ["hidden=[32]", "epochs=null", "eval_every=5", "schedule=onecycle", "optim=momentum", "lr=0.1"]
+    full = _run("mlp", tmp_path / "full", "steps=30", *extra)
+    train_step = Supervised.train_step
+
+    def sigterm_at_13(self):  # SIGTERM mid-run: the loop checkpoints and stops
+        out = train_step(self)
+        if self.step == 13:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return out
+
+    monkeypatch.setattr(Supervised, "train_step", sigterm_at_13)
+    with pytest.raises(RunInterrupted, match="interrupted at step 13; checkpoint saved"):
+        _run("mlp", tmp_path / "part", "steps=30", *extra)
+    monkeypatch.setattr(Supervised, "train_step", train_step)
+    resumed = resume(tmp_path / "part" / "mlp", [], quiet=True)
+    assert resumed["eval/val_loss"] == pytest.approx(full["eval/val_loss"], abs=1e-7)
+
+
 def test_standard_datasets_through_the_runner(tmp_path, monkeypatch):
     from gymlab.vision.data import datasets as D
 

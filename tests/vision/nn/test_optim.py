@@ -49,5 +49,23 @@ def test_schedules_divide_by_ten():
         plateau.step(loss)
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1)
     assert make_scheduler(opt, "none") is None
-    with pytest.raises(ValueError, match="valid: none, step, plateau"):
+    with pytest.raises(ValueError, match="valid: none, step, plateau, onecycle"):
         make_scheduler(opt, "cosine")
+
+
+def test_onecycle_warms_up_then_anneals_over_the_budget():
+    p = [torch.nn.Parameter(torch.zeros(1))]
+    opt = make_optimizer(p, "momentum", 0.5)
+    sched = make_scheduler(opt, "onecycle", total_steps=100)
+    lrs, moms = [opt.param_groups[0]["lr"]], [opt.param_groups[0]["momentum"]]
+    for _ in range(99):
+        opt.step()
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+        moms.append(opt.param_groups[0]["momentum"])
+    peak = max(range(100), key=lrs.__getitem__)
+    assert lrs[0] == pytest.approx(0.5 / 25) and lrs[peak] == pytest.approx(0.5) and peak == 14  # 15% of 100 steps
+    assert lrs[-1] == pytest.approx(0.5 / 25 / 1e4) and all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1:]))
+    assert moms[0] == pytest.approx(0.95) and moms[peak] == pytest.approx(0.85)
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        make_scheduler(opt, "onecycle", total_steps=1)
