@@ -86,12 +86,13 @@ ROWS = {
             _CLS + ["epochs=15", "batch_size=128"]),
     "googlenet": ("googlenet", _CLS + ["epochs=1", "seconds=150", "eval_every=100000", "batch_size=128"],
                   _CLS + ["epochs=15", "batch_size=128"]),
-    "resnet": ("resnet", _CLS + ["epochs=3", "step_size=2", "seconds=240", "eval_every=100000", "batch_size=128"],
+    "resnet": ("resnet", _CLS + ["epochs=8", "schedule=onecycle", "lr=0.1", "crop_pad=2", "seconds=2700",
+                                 "eval_every=100000", "batch_size=128"],
                _CLS + ["epochs=15", "batch_size=128"]),
-    "vae": ("vae", _GEN[:2] + ["latent=50", "hidden=200", "batch_size=100", "lr=1e-3", "iwae_k=50", "epochs=50",
-                               "seconds=240", "eval_every=1000000"],
+    "vae": ("vae", _GEN[:2] + ["latent=50", "hidden=200", "batch_size=100", "lr=1e-3", "iwae_k=50", "epochs=100",
+                               "seconds=2700", "eval_every=1000000"],
             _GEN[:2] + ["latent=50", "hidden=200", "batch_size=20", "lr=1e-3", "iwae_k=50", "epochs=3280"]),
-    "pixelcnn": ("pixelcnn", _GEN + ["hidden=32", "layers=4", "batch_size=32", "lr=1e-3", "epochs=10", "seconds=240",
+    "pixelcnn": ("pixelcnn", _GEN + ["hidden=32", "layers=4", "batch_size=32", "lr=1e-3", "epochs=6", "seconds=2700",
                                      "eval_every=1000000"],
                  _GEN + ["hidden=128", "layers=15", "batch_size=64", "lr=1e-3", "epochs=50"]),
     "gated-pixelcnn": ("gated-pixelcnn", _GEN + ["hidden=32", "layers=4", "batch_size=32", "lr=1e-3", "epochs=10",
@@ -101,7 +102,7 @@ ROWS = {
                                      "seconds=240", "eval_every=1000000"],
                  _GEN + ["kind=row-lstm", "hidden=16", "layers=7", "batch_size=16", "lr=1e-3", "epochs=50"]),
     "diagonal-bilstm": ("pixelrnn", _GEN + ["kind=diagonal-bilstm", "hidden=16", "layers=2", "batch_size=32", "lr=1e-3",
-                                            "epochs=10", "seconds=240", "eval_every=1000000"],
+                                            "epochs=2", "seconds=2700", "eval_every=1000000"],
                         _GEN + ["kind=diagonal-bilstm", "hidden=16", "layers=7", "batch_size=16", "lr=1e-3",
                                 "epochs=50"]),
 }
@@ -165,9 +166,9 @@ def knn_row(args) -> dict:
 def _run(name: str, exp: str, overrides: list, folder: Path, device: str) -> dict:
     from gymlab.runners.loop import run
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     s = run(exp, BASE + [f"run_dir={folder / name}", f"device={device}", *overrides], quiet=True)
-    s["_wall"] = time.perf_counter() - t0
+    s["_wall"], s["_cpu"] = time.perf_counter() - t0, time.process_time() - c0
     return s
 
 
@@ -181,7 +182,7 @@ def classifier_row(name: str, args) -> dict:
     epochs = s["steps"] * bs / 55_000
     err = 100 * (1 - s["eval/accuracy"])
     return {"ours": f"{err:.2f}% error", "error_pct": err, "val_error_pct": 100 * (1 - s["eval/val_accuracy"]),
-            "epochs_done": epochs, "wall_s": s["_wall"], "train_s": s["time/wall_s"],
+            "epochs_done": epochs, "wall_s": s["_wall"], "cpu_s": s["_cpu"], "train_s": s["time/wall_s"],
             "budget": f"{epochs:.2f} epochs in {s['time/wall_s']:.0f} s (cap: "
                       f"{next((o for o in overrides if o.startswith('seconds=')), 'none')}, "
                       f"{next((o for o in overrides if o.startswith('epochs=')), '')})",
@@ -221,7 +222,8 @@ def generative_row(name: str, args) -> dict:
             shutil.copy(png, RESULTS / f"mnist_{name}_samples.png")
         bs = int(next((o.split("=")[1] for o in overrides if o.startswith("batch_size=")), 64))
         epochs = s["steps"] * bs / 55_000
-        row = {"nll_nats": s["eval/nll_nats"], "epochs_done": epochs, "wall_s": s["_wall"], "train_s": s["time/wall_s"],
+        row = {"nll_nats": s["eval/nll_nats"], "epochs_done": epochs, "wall_s": s["_wall"], "cpu_s": s["_cpu"],
+               "train_s": s["time/wall_s"],
                "budget": f"{epochs:.2f} epochs in {s['time/wall_s']:.0f} s (cap: "
                          f"{next((o for o in overrides if o.startswith('seconds=')), 'none')})",
                "command": "gymlab run " + " ".join([exp] + overrides),
