@@ -7,8 +7,7 @@ very same module object (not a copy), so classes, isinstance checks and pickles 
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.util
+import importlib.machinery
 import sys
 
 MOVED = {
@@ -68,20 +67,28 @@ MOVED = {
 }
 
 
+_OLD = tuple(MOVED)  # for one C-level str.startswith: the finder is asked about every import of the process
+
+
 def new_name(fullname: str) -> str | None:
     """Where a module of an old path lives now (a moved package's submodules too), or None."""
+    if not fullname.startswith(_OLD):  # nearly every import: answered without a Python loop
+        return None
     for old, new in MOVED.items():
         if fullname == old or fullname.startswith(old + "."):
             return new + fullname[len(old):]
     return None
 
 
-class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+class _MovedModules:
+    """A meta path finder and loader (the import protocol's find_spec, create_module, exec_module; duck-typed:
+    importlib.abc alone costs 20 ms of `gymlab list`)."""
+
     def __init__(self):
         self.specs: dict = {}  # new full name -> its own module spec
 
     def find_spec(self, fullname, path=None, target=None):
-        return importlib.util.spec_from_loader(fullname, self) if new_name(fullname) else None
+        return importlib.machinery.ModuleSpec(fullname, self) if new_name(fullname) else None
 
     def create_module(self, spec):
         module = importlib.import_module(new_name(spec.name))
