@@ -16,6 +16,7 @@ Nothing here imports wandb: experiments describe media, the logger decides how W
 """
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from dataclasses import dataclass
@@ -205,20 +206,30 @@ def draw_boxes(img, truth: dict, pred: dict | None, scale: int = 4) -> np.ndarra
     return np.asarray(rgb)
 
 
-def annotate(frame, text: str) -> np.ndarray:
-    """``text`` drawn in the top-left corner of an RGB frame, on a dark strip so it reads on any scene."""
-    from PIL import Image, ImageDraw, ImageFont
+@functools.lru_cache(maxsize=8)
+def _font(size: int):
+    """PIL's default font at ``size`` px, loaded once (loading it costs about as much as drawing a frame)."""
+    from PIL import ImageFont
 
-    im = Image.fromarray(np.ascontiguousarray(frame[..., :3], dtype=np.uint8))
-    draw = ImageDraw.Draw(im)
     try:
-        font = ImageFont.load_default(size=max(10, im.height // 22))
+        return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1: the fixed bitmap font
-        font = ImageFont.load_default()
-    box = draw.textbbox((4, 2), text, font=font)
-    draw.rectangle([0, 0, box[2] + 4, box[3] + 4], fill=(0, 0, 0))
-    draw.text((4, 2), text, fill=(255, 255, 255), font=font)
-    return np.asarray(im)
+        return ImageFont.load_default()
+
+
+def annotate(frame, text: str) -> np.ndarray:
+    """``text`` drawn in the top-left corner of an RGB frame, on a dark strip so it reads on any scene.
+    Only the strip goes through PIL; the frame is copied once, as numpy (the caller's frame is not changed)."""
+    from PIL import Image, ImageDraw
+
+    out = np.array(frame[..., :3], dtype=np.uint8)  # one contiguous copy
+    font = _font(max(10, out.shape[0] // 22))
+    right, bottom = font.getbbox(text)[2:]
+    w, h = min(out.shape[1], right + 9), min(out.shape[0], bottom + 7)  # text at (4, 2), 4 px margin, inclusive
+    strip = Image.new("RGB", (w, h))  # black
+    ImageDraw.Draw(strip).text((4, 2), text, fill=(255, 255, 255), font=font)
+    out[:h, :w] = np.asarray(strip)
+    return out
 
 
 def episode_video(agent, env, seed: int = 10_000, fps: int = 30, max_frames: int = 500, every: int = 4,
@@ -257,7 +268,8 @@ def episode_video(agent, env, seed: int = 10_000, fps: int = 30, max_frames: int
 
 def save_gif(frames, path: Path, fps: int = 30) -> Path:
     """An animated GIF, every frame mapped to one palette taken from a few of them, without dithering
-    (10-20x faster than a palette per frame, as imageio makes, for rendered scenes of few colours)."""
+    (10-20x faster than a palette per frame, as imageio makes, for rendered scenes of few colours), and
+    written without Pillow's palette optimisation (half the encoding time; the file about 1.5x larger)."""
     from PIL import Image
 
     ims = [Image.fromarray(np.ascontiguousarray(np.asarray(f, dtype=np.uint8)[..., :3])) for f in frames]
@@ -269,7 +281,8 @@ def save_gif(frames, path: Path, fps: int = 30) -> Path:
         x += im.width
     palette = strip.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
     gif = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in ims]
-    gif[0].save(path, save_all=True, append_images=gif[1:], duration=round(1000 / fps), loop=0)
+    # optimize=False: Pillow's per-frame palette trimming doubles the encoding time for a third less file
+    gif[0].save(path, save_all=True, append_images=gif[1:], duration=round(1000 / fps), loop=0, optimize=False)
     return Path(path)
 
 
