@@ -217,6 +217,56 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
+# ColorBrewer's RdBu (matplotlib's "RdBu" is these 11 colours, linearly interpolated), blue to red reversed
+_RDBU = ["67001f", "b2182b", "d6604d", "f4a582", "fddbc7", "f7f7f7", "d1e5f0", "92c5de", "4393c3", "2166ac", "053061"]
+_CMAPS = {"gray": ["000000", "ffffff"], "RdBu_r": _RDBU[::-1]}
+
+
+def colormap(name: str) -> np.ndarray:
+    """A (256, 3) uint8 lookup table: the anchor colours of ``name`` spaced evenly and linearly interpolated."""
+    if name not in _CMAPS:
+        raise ValueError(f"bad cmap {name!r}; valid: {', '.join(_CMAPS)}")
+    anchors = np.array([[int(c[i:i + 2], 16) for i in (0, 2, 4)] for c in _CMAPS[name]], dtype=np.float64)
+    x, at = np.linspace(0, 1, 256), np.linspace(0, 1, len(anchors))
+    return np.round(np.stack([np.interp(x, at, anchors[:, k]) for k in range(3)], axis=1)).astype(np.uint8)
+
+
+def image_row(images, captions=None, cmap: str = "gray", height: int = 64, gap: int = 4) -> np.ndarray:
+    """2-D arrays side by side as one RGB image, without matplotlib (a figure of small images costs 0.3 s of
+    matplotlib; this, milliseconds): each image scaled to its own range, x -> (x - min) / (max - min), as
+    ``imshow`` does, coloured by ``colormap(cmap)``, enlarged by an integer factor (nearest) to about
+    ``height`` pixels, its caption above it, ``gap`` white pixels between them."""
+    lut = colormap(cmap)
+    tiles = []
+    for img in images:
+        x = np.asarray(img.detach().cpu() if hasattr(img, "detach") else img, dtype=np.float64)
+        if x.ndim != 2:
+            raise ValueError(f"image_row takes 2-D images; got shape {x.shape}")
+        span = x.max() - x.min()
+        x = (x - x.min()) / span if span > 0 else np.zeros_like(x)
+        k = max(1, round(height / x.shape[0]))
+        tiles.append(np.kron(lut[np.clip((x * 256).astype(np.int64), 0, 255)], np.ones((k, k, 1), dtype=np.uint8)))
+    top = 0
+    if captions is not None:
+        font = _font(12)
+        top = max(font.getbbox(str(c))[3] for c in captions) + 4
+    h = top + max(t.shape[0] for t in tiles)
+    row = np.full((h, sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1), 3), 255, dtype=np.uint8)
+    x0 = 0
+    for i, t in enumerate(tiles):
+        row[top:top + t.shape[0], x0:x0 + t.shape[1]] = t
+        if captions is not None:
+            from PIL import Image, ImageDraw
+
+            strip = Image.fromarray(row[:top, x0:x0 + t.shape[1]])
+            text = str(captions[i])
+            ImageDraw.Draw(strip).text(((t.shape[1] - _font(12).getlength(text)) / 2, 1), text, fill=(0, 0, 0),
+                                       font=_font(12))
+            row[:top, x0:x0 + t.shape[1]] = np.asarray(strip)
+        x0 += t.shape[1] + gap
+    return row
+
+
 def annotate(frame, text: str) -> np.ndarray:
     """``text`` drawn in the top-left corner of an RGB frame, on a dark strip so it reads on any scene.
     Only the strip goes through PIL; the frame is copied once, as numpy (the caller's frame is not changed)."""

@@ -46,3 +46,29 @@ def test_the_gif_maps_every_frame_to_one_palette_and_reads_back(tmp_path):
         for i in range(9):
             gif.seek(i)
             assert np.array_equal(np.asarray(gif.convert("RGB")), frames[i])  # 12 colours fit a palette exactly
+
+
+def test_colormaps_equal_matplotlibs():
+    import matplotlib
+
+    for name in ("gray", "RdBu_r"):
+        ref = np.round(np.asarray(matplotlib.colormaps[name](np.arange(256)))[:, :3] * 255)
+        assert np.abs(media.colormap(name).astype(int) - ref).max() <= 1, name
+    try:
+        media.colormap("jet")
+    except ValueError as e:
+        assert "valid: gray, RdBu_r" in str(e)
+    else:
+        raise AssertionError("an unknown cmap was accepted")
+
+
+def test_image_row_scales_each_image_to_its_range_and_colours_it():
+    a = np.arange(16.0).reshape(4, 4)  # min 0 at the top left, max 15 at the bottom right
+    b = -3 * np.ones((4, 4))  # constant: the low end of the map
+    row = media.image_row([a, b], cmap="RdBu_r", height=8, gap=2)
+    lut = media.colormap("RdBu_r")
+    assert row.shape == (8, 8 + 2 + 8, 3) and row.dtype == np.uint8  # 4x4 enlarged twice
+    assert (row[:2, :2] == lut[0]).all() and (row[6:, 6:8] == lut[255]).all()  # nearest enlargement, own range
+    assert (row[:, 8:10] == 255).all() and (row[:, 10:] == lut[0]).all()  # the gap, then b
+    captioned = media.image_row([a, b], captions=["0", "1"], cmap="gray", height=8)
+    assert captioned.shape[0] > 8 and (captioned[: captioned.shape[0] - 8] < 100).any()  # dark text above the images
