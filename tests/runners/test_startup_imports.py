@@ -1,0 +1,35 @@
+"""A run's fixed cost (issue 18): the heavy libraries load only when a run needs them.
+
+Each check runs in a fresh interpreter and lists the top-level packages that a module pulled in; the
+times themselves are measured in benchmarks/bench_overhead.py and bench_startup.py, not here."""
+import json
+import os
+import subprocess
+import sys
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+ENV.pop("GYMLAB_PLUGINS", None)
+HEAVY = ("torch", "numpy", "matplotlib", "wandb", "omegaconf", "scipy", "sklearn", "gymnasium", "PIL", "tqdm",
+         "yaml", "pandas", "stable_baselines3", "ray", "imageio", "pygame")
+
+
+def loaded_after(code: str) -> list[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    p = subprocess.run([sys.executable, "-c", probe], env=ENV, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return [m for m in json.loads(p.stdout.splitlines()[-1]) if m in HEAVY]
+
+
+def test_the_cli_and_gymlab_start_without_heavy_libraries():
+    assert loaded_after("import gymlab.runners.cli") == []
+    assert loaded_after("import gymlab") == []
+
+
+def test_the_run_loop_leaves_plotting_wandb_and_environments_to_the_experiments_that_use_them():
+    # torch, numpy and yaml every run needs; omegaconf builds the config; tqdm comes with torch
+    extra = set(loaded_after("import gymlab.runners.loop")) - {"torch", "numpy", "yaml", "omegaconf", "tqdm"}
+    assert extra == set(), extra
+
+
+def test_the_media_and_logger_modules_import_no_drawing_or_wandb_library():
+    assert set(loaded_after("import gymlab.runners.media, gymlab.runners.wandb_logger")) <= {"numpy"}
