@@ -319,7 +319,7 @@ def episode_video(agent, env, seed: int = 10_000, fps: int = 30, max_frames: int
 def save_gif(frames, path: Path, fps: int = 30) -> Path:
     """An animated GIF, every frame mapped to one palette taken from a few of them, without dithering
     (10-20x faster than a palette per frame, as imageio makes, for rendered scenes of few colours), and
-    written without Pillow's palette optimisation (half the encoding time; the file about 1.5x larger)."""
+    written without Pillow's palette optimisation (half the encoding time; the file about twice as large)."""
     from PIL import Image
 
     ims = [Image.fromarray(np.ascontiguousarray(np.asarray(f, dtype=np.uint8)[..., :3])) for f in frames]
