@@ -133,8 +133,12 @@ def test_kernel_choice_and_errors(digits):
     rng = np.random.default_rng(0)
     assert KNearestNeighbor(1, "l1").fit(xtr, ytr).kernel == "fp32"
     assert KNearestNeighbor(1).fit(rng.normal(size=(50, 4)), np.arange(50)).kernel == "fp32"  # small: plain float32
-    with pytest.raises(ValueError, match="valid: auto, int8, bf16, fp32"):
+    with pytest.raises(ValueError, match="valid: auto, int8, bf16, pca, fp32"):
         KNearestNeighbor(1, kernel="fp16")
+    with pytest.raises(ValueError, match="kernel='pca' needs metric='l2'"):
+        KNearestNeighbor(1, "l1", kernel="pca").fit(xtr, ytr)
+    with pytest.raises(ValueError, match="pca_dims must be at least 1"):
+        KNearestNeighbor(1, pca_dims=0)
     with pytest.raises(ValueError, match="grid of at most 256"):
         KNearestNeighbor(1, kernel="int8").fit(rng.normal(size=(50, 4)), np.arange(50))
 
@@ -158,3 +162,80 @@ def test_auto_picks_a_low_precision_kernel_only_where_it_measured_faster(digits,
     s = knn_module.kernel_speedup("int8", 16, n_train=1000)
     assert s > 0 and list(knn_module._PROBES) == [("int8", "cpu", 16, torch.get_num_threads(), 128)]
     assert knn_module.kernel_speedup("int8", 16, n_train=1000) == s
+
+
+# ------------------------------------------------------------------------------ the pca bound
+def _float64_neighbours(xtr, xq, k):
+    """Brute force in float64, equal distances to the smaller training index (a stable sort)."""
+    from scipy.spatial.distance import cdist
+
+    d2 = torch.as_tensor(cdist(np.asarray(xq, np.float64), np.asarray(xtr, np.float64), "sqeuclidean"))
+    idx = torch.sort(d2, dim=1, stable=True).indices[:, :k]
+    return d2.gather(1, idx).sqrt(), idx
+
+
+def test_pca_bound_is_a_lower_bound(digits):
+    """||z(a) - z(b)||^2 <= ||a - b||^2 for every pair (Pythagoras and the triangle inequality), and not a trivial
+    one: with 16 of 64 directions it recovers most of the distance on average."""
+    xtr, ytr, xte, _ = digits
+    knn = KNearestNeighbor(1, kernel="pca", pca_dims=16).fit(xtr, ytr)
+    za, zb = knn._pca_z(torch.as_tensor(xte)).double(), knn.pca_Z[:len(xtr)].double()
+    lb = torch.cdist(za, zb) ** 2
+    d2 = torch.cdist(torch.as_tensor(xte, dtype=torch.float64), torch.as_tensor(xtr, dtype=torch.float64)) ** 2
+    assert bool((lb <= d2 * (1 + 1e-5) + 1e-4).all())
+    assert float((lb / d2.clamp(min=1e-9)).mean()) > 0.6
+
+
+@pytest.mark.parametrize("k,dims", [(1, 6), (5, 16), (3, 64)])
+def test_pca_kernel_gives_the_exact_neighbours(digits, k, dims):
+    """Same indices as float64 brute force on digits (one point a block) and on 5000 x 100 clustered floats
+    (64 points a block), for a loose bound (few directions: many points pass) and a tight one."""
+    xtr, ytr, xte, _ = digits
+    fast = KNearestNeighbor(k, kernel="pca", pca_dims=dims).fit(xtr, ytr)
+    assert fast.kernel == "pca" and fast.pca_block == 1
+    d, i = fast.kneighbors(xte)
+    d_ref, i_ref = _float64_neighbours(xtr, xte, k)
+    np.testing.assert_array_equal(i.numpy(), i_ref.numpy())
+    torch.testing.assert_close(d.double(), d_ref, rtol=1e-6, atol=1e-6)
+    rng = np.random.default_rng(k)
+    centres = rng.normal(0, 3, (10, 100))
+    y = rng.integers(0, 10, 5000)
+    x = (centres[y] + rng.normal(0, 1, (5000, 100)) * rng.uniform(0.1, 2, 100)).astype(np.float32)
+    xq = (centres[y[:100]] + rng.normal(0, 1, (100, 100))).astype(np.float32)
+    fast = KNearestNeighbor(k, kernel="pca", pca_dims=dims, memory_mb=1.0).fit(x, y)
+    assert fast.pca_block == 64 and fast._chunk_rows() < 100
+    np.testing.assert_array_equal(fast.kneighbors(xq)[1].numpy(), _float64_neighbours(x, xq, k)[1].numpy())
+    np.testing.assert_array_equal(fast.predict(xq), KNeighborsClassifier(k, algorithm="brute").fit(x, y).predict(xq))
+
+
+def test_pca_kernel_ties_go_to_the_smaller_index():
+    """Every training point twice (and a query on a training point): equal distances at the k-th place go to
+    the smaller training index, as in a stable sort."""
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(2500, 40)).astype(np.float32)
+    x = np.concatenate([base, base])
+    xq = np.concatenate([base[:5], rng.normal(size=(20, 40)).astype(np.float32)])
+    knn = KNearestNeighbor(3, kernel="pca", pca_dims=8).fit(x, np.arange(5000) % 7)
+    _, i = knn.kneighbors(xq)
+    np.testing.assert_array_equal(i.numpy(), _float64_neighbours(x, xq, 3)[1].numpy())
+    assert i[0].tolist()[:2] == [0, 2500]
+
+
+def test_auto_picks_pca_only_where_it_measured_faster(digits, monkeypatch):
+    """auto times the pca bound against float32 on the data at hand and takes the fastest kernel it measured
+    (int8 is made slow here, as on a CPU without VNNI)."""
+    from gymlab.vision.classify import knn as knn_module
+
+    xtr, ytr, xte, _ = digits
+    monkeypatch.setattr(knn_module, "PCA_MIN_WORK", 0)  # digits are below the size where auto tries it
+    monkeypatch.setitem(knn_module._PROBES, ("int8", "cpu", 64, torch.get_num_threads(), 128), (1.0, 100.0, 0.0))
+    expected = KNearestNeighbor(3, kernel="fp32").fit(xtr, ytr).predict(xte)
+    for measured, kernel in [(5.0, "pca"), (1.1, "fp32")]:
+        monkeypatch.setattr(KNearestNeighbor, "_measure_pca_speedup", lambda self, m=measured: (self._fit_pca(), m)[1])
+        auto = KNearestNeighbor(3).fit(xtr, ytr)
+        assert auto.kernel == kernel and auto.speedups["pca"] == measured
+        assert hasattr(auto, "pca_Z") == (kernel == "pca")  # a bound not chosen is not kept
+        np.testing.assert_array_equal(auto.predict(xte), expected)
+    monkeypatch.undo()
+    real = KNearestNeighbor(3, kernel="pca").fit(xtr, ytr)._measure_pca_speedup()  # a real measurement
+    assert real > 0
