@@ -3,11 +3,12 @@
 1. Fixed cost of a run: ``gymlab run softmax steps=1 eval_every=1`` in a fresh interpreter (process
    start, imports, config, logger, one step, one evaluation, checkpoint, summary), with W&B disabled
    and offline, beside ``python -c "import torch"`` in the same run (interleaved, median of --repeat).
-   Goal (issue 18): under 2 s.
+   Goal (issue 18): under 2 s. Wall time and the child's CPU time (user + sys): on a machine shared with
+   other jobs the wall time stretches with the load, the CPU time much less.
 2. Media share of a short run: the default ``ppo`` on CartPole-v1 (it stops when solved) without its GIF,
-   then the end-of-run episode GIF of its policy timed on its own, as the runner makes it (every 4th
+   then the end-of-run episode GIF of its policy timed on its own, as the runner makes it (every 5th
    step, at most 320 px wide, one palette) and as it was made before (every step at 600x400, imageio's
-   writer); share = GIF / (run + GIF). Goal: at most 10%.
+   writer); share = GIF / (run + GIF), in wall time and in this process's CPU time. Goal: at most 10%.
 3. With --tour: ``gymlab tour`` (W&B disabled) in a fresh process, its wall time (goal: 3 minutes on 2 cores).
    With --suite: ``make test`` (pytest -n 2), its wall time (goal: 5 minutes on 2 cores).
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,10 +35,24 @@ PY = sys.executable
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_SILENT": "true"}
 
 
+def child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)  # finished children, waited for
+    return r.ru_utime + r.ru_stime
+
+
 def wall(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> float:
-    t = time.perf_counter()
+    return timed(cmd, env, cwd)[0]
+
+
+def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
+    """(wall s, CPU s: user + sys of the command and its children)."""
+    t, c = time.perf_counter(), child_cpu()
     subprocess.run(cmd, env=env or ENV, cwd=cwd or ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, child_cpu() - c
+
+
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def fixed_cost(repeat: int) -> list[dict]:
@@ -49,10 +65,11 @@ def fixed_cost(repeat: int) -> list[dict]:
         times = {k: [] for k in cmds}
         for i in range(repeat):
             for k, cmd in cmds.items():
-                times[k].append(wall(cmd(i)))
-    base = statistics.median(times['python -c "import torch"'])
-    return [{"command": k, "median s": statistics.median(v), "vs import torch": statistics.median(v) / base}
-            for k, v in times.items()]
+                times[k].append(timed(cmd(i)))
+    med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
+    base = med['python -c "import torch"']
+    return [{"command": k, "median wall s": w, "wall vs import torch": w / base[0], "median CPU s": c,
+             "CPU vs import torch": c / base[1]} for k, (w, c) in med.items()]
 
 
 def old_gif(agent, path: Path) -> None:
@@ -84,22 +101,24 @@ def media_share(seeds: int) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for seed in range(seeds):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             s = run("ppo", ["logger.mode=disabled", "progress=false", "gif=false", f"seed={seed}",
                             f"run_dir={d}/{seed}"], quiet=True)
-            t_run = time.perf_counter() - start
+            t_run, c_run = time.perf_counter() - start, time.process_time() - cpu
             agent = gymlab.load(f"{d}/{seed}", "latest")
             cfg = agent.run_config
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             v = episode_video(agent, env_factory(cfg, render=True), seed=cfg.eval_seed)
             save_gif(v.frames, Path(d) / f"{seed}.gif", v.fps)
-            t_gif = time.perf_counter() - start
+            t_gif, c_gif = time.perf_counter() - start, time.process_time() - cpu
             start = time.perf_counter()
             old_gif(agent, Path(d) / f"{seed}-old.gif")
             t_old = time.perf_counter() - start
             rows.append({"seed": seed, "env steps": s["train/env_steps"], "final return": s["eval/mean_return"],
                          "run s (no GIF)": t_run, "GIF s": t_gif, "GIF s before": t_old,
-                         "media share": t_gif / (t_run + t_gif), "share before": t_old / (t_run + t_old)})
+                         "media share": t_gif / (t_run + t_gif), "share before": t_old / (t_run + t_old),
+                         "run CPU s": c_run, "GIF CPU s": c_gif, "media share (CPU)": c_gif / (c_run + c_gif),
+                         "load": load()})
             print(rows[-1], flush=True)
     return rows
 
@@ -124,11 +143,13 @@ def main():
              f"start; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Command: "
              f"`.venv/bin/python benchmarks/bench_overhead.py {' '.join(sys.argv[1:])}`."]
     fc = fixed_cost(args.repeat)
-    parts.append(f"## 1. Fixed cost of a run (fresh interpreter, median of {args.repeat}, interleaved)\n\n" + table(fc))
+    parts.append(f"## 1. Fixed cost of a run (fresh interpreter, median of {args.repeat}, interleaved)\n\n" + table(fc)
+                 + f"\n\nLoad average (1/5/15 min) after: {load()}.")
     ms = media_share(args.seeds)
     parts.append("## 2. Media share of a short run: default `ppo` on CartPole-v1 and the episode GIF of its policy\n\n"
                  + table(ms) + f"\n\nMedian media share: {statistics.median(r['media share'] for r in ms):.1%} "
-                 f"(before: {statistics.median(r['share before'] for r in ms):.1%}).")
+                 f"(before: {statistics.median(r['share before'] for r in ms):.1%}); in CPU time "
+                 f"{statistics.median(r['media share (CPU)'] for r in ms):.1%}.")
     walls = []
     if args.tour:
         with tempfile.TemporaryDirectory() as d:

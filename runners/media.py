@@ -282,14 +282,14 @@ def annotate(frame, text: str) -> np.ndarray:
     return out
 
 
-def episode_video(agent, env, seed: int = 10_000, fps: int = 30, max_frames: int = 500, every: int = 4,
+def episode_video(agent, env, seed: int = 10_000, fps: int = 30, max_frames: int = 500, every: int = 5,
                   max_width: int = 320) -> Video:
     """One deterministic episode of ``agent`` on ``env`` (an id or a factory), the return so far drawn
     on every frame. The episode plays up to ``max_frames`` steps; every ``every``-th step is rendered
     (at fps / every: the same duration) and frames wider than ``max_width`` are subsampled by 2 until they fit.
     Rendering, drawing and encoding cost in proportion to the frames kept: these defaults keep a 500-step
-    CartPole episode to 126 small frames, so that the GIF costs a small share of a short run
-    (benchmarks/bench_overhead.py) and still reads."""
+    CartPole episode to 101 frames of 300x200 at 6 fps (0.1 s of the simulation each), so that the GIF costs
+    under a tenth of a short run (benchmarks/bench_overhead.py) and still reads."""
     import gymlab.envs.pixels  # noqa: F401  (headless SDL settings for pygame-rendered envs)
     from gymlab.agents.base import make_env
 
