@@ -78,23 +78,30 @@ def test_stale_index_falls_back_on_the_registry(monkeypatch):
     assert registry.catalog_entry("softmax")["metric"] == "eval/accuracy"
 
 
-def gymlab(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "gymlab.runners.cli", *args], cwd=cwd, env=ENV,
-                          capture_output=True, text=True, timeout=300)
+def test_eval_takes_evaluation_keys_and_refuses_training_keys(tmp_path, monkeypatch, capsys):
+    # In this process: `main` is what the `gymlab` command runs (exit code = its return value), and the
+    # probes above already cover a fresh interpreter; seven more interpreters would only cost start-up time.
+    from gymlab.runners.cli import main
 
+    monkeypatch.chdir(tmp_path)
 
-def test_eval_takes_evaluation_keys_and_refuses_training_keys(tmp_path):
-    p = gymlab("run", "ppo", "timesteps=1024", "eval_episodes=2", "gif=false", "run_dir=r", "progress=false",
-               cwd=tmp_path)
-    assert p.returncode == 0, p.stderr
-    one = json.loads(gymlab("eval", "r", "eval_episodes=1", "device=cpu", "--json", cwd=tmp_path).stdout)
+    def gymlab(*args):
+        rc = main(list(args))
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    rc, _, err = gymlab("run", "ppo", "timesteps=1024", "eval_episodes=2", "gif=false", "run_dir=r", "progress=false")
+    assert rc == 0, err
+    rc, out, err = gymlab("eval", "r", "eval_episodes=1", "device=cpu", "--json")
+    assert rc == 0, err
+    one = json.loads(out)
     assert one["eval/std_return"] == 0.0  # a single episode
-    again = json.loads(gymlab("eval", "r", "eval_episodes=1", "eval_seed=10000", "--json", cwd=tmp_path).stdout)
+    again = json.loads(gymlab("eval", "r", "eval_episodes=1", "eval_seed=10000", "--json")[1])
     assert again["eval/mean_return"] == one["eval/mean_return"]  # the same seed: the same episode
     for bad, needle in (("lr=0.1", "eval cannot change 'lr'"), ("eval_every=5", "eval cannot change 'eval_every'"),
                         ("eval_episodes=many", "bad value for 'eval_episodes'"), ("oops", "bad override 'oops'")):
-        p = gymlab("eval", "r", bad, cwd=tmp_path)
-        lines = [x for x in p.stderr.splitlines() if x.strip()]
-        assert p.returncode == 2 and len(lines) == 1 and needle in lines[0], p.stderr
+        rc, _, err = gymlab("eval", "r", bad)
+        lines = [x for x in err.splitlines() if x.strip()]
+        assert rc == 2 and len(lines) == 1 and needle in lines[0], err
         if "cannot change" in needle:
             assert "eval_episodes, eval_seed" in lines[0]
