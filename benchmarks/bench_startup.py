@@ -52,6 +52,7 @@ def main() -> int:
     if not fresh:
         print("warning: the experiment index is stale; `gymlab list` will import every experiment "
               "(run: python -m gymlab.runners.experiments)", file=sys.stderr)
+    load_before = "/".join(f"{x:.1f}" for x in os.getloadavg())
     env = {**os.environ, "WANDB_MODE": "disabled"}
     env.pop("GYMLAB_PLUGINS", None)
     for cmd in COMMANDS.values():  # warm the file cache: every command's first run is not counted
@@ -72,7 +73,8 @@ def main() -> int:
         "",
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}; {args.repeat} runs each, interleaved, after one warm-up run; "
-        f"experiment index {'fresh' if fresh else 'STALE'}.",
+        f"experiment index {'fresh' if fresh else 'STALE'}; load average (1/5/15 min) {load_before} before, "
+        f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())} after.",
         "",
         "    .venv/bin/python benchmarks/bench_startup.py --repeat " + str(args.repeat),
         "",
