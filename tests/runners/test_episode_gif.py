@@ -17,7 +17,7 @@ def test_episode_video_keeps_every_fifth_step_at_a_fifth_of_the_rate_and_the_gif
     assert v.frames.shape == (17, 200, 300, 3) and v.frames.dtype == np.uint8 and v.fps == 6  # steps 0, 5, ..., 80
     path = save_gif(v.frames, tmp_path / "episode.gif", v.fps)
     with Image.open(path) as gif:
-        assert gif.n_frames == 17 and gif.size == (300, 200) and abs(gif.info["duration"] - 1000 / 6) <= 10  # GIFs count centiseconds
+        assert gif.n_frames == 17 and gif.size == (300, 200) and abs(gif.info["duration"] - 1000 / 6) <= 10  # in centiseconds
         for i in (0, 8, 16):
             gif.seek(i)
             back = np.asarray(gif.convert("RGB"), dtype=np.int16)
