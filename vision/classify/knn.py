@@ -15,8 +15,9 @@ on the CPU, not on the data: ``torch._int_mm`` is ~5x a float32 multiply with AV
 on an AVX2-only AMD EPYC (1000x784 by 784x4096: 11.4 s against 0.10 s). So ``auto`` takes int8 or bf16 only
 where a one-off micro-benchmark (``kernel_speedup``: a chunk's multiply, combine, search and refinement, on the
 data's feature count, cached for the process) finds it clearly faster than float32; how much pca saves depends
-on the data too, so ``auto`` times it against float32 on 64 training rows as queries (``speedups``). The
-fastest measured kernel wins if it beats float32 by ``MIN_SPEEDUP``; otherwise float32:
+on the data too, so where pca is a candidate ``auto`` times it, and the kernels the micro-benchmark passed,
+against float32 end to end on 64 training rows as queries (``speedups``). The fastest measured kernel wins if
+it beats float32 by ``MIN_SPEEDUP``; otherwise float32:
 
     int8   images on a grid of at most 256 levels (pixels 0..255 or k/255, digits' k/16): their grid codes,
            centred on 0 (a shift and a scale: the same neighbours), fit in int8, and one int8 multiply with int32
@@ -77,6 +78,8 @@ PCA_MIN_FEATURES = 32  # fewer features: the bound's product is not much cheaper
 # measured speed-up over float32 (``kernel_speedup``, which includes bf16's refinement) that a kernel must
 # show for ``auto`` to take it: a margin over timing noise, as a wrong pick costs more than a missed one
 MIN_SPEEDUP = {"int8": 1.3, "bf16": 1.3, "pca": 1.3}
+_SET_UP = {"int8": ("X_int8", "int_sq_norms"), "bf16": ("X_bf16", "bf16_err"),
+           "pca": ("pca_P", "pca_Z", "pca_Z_sq")}  # what each kernel keeps beside the training data
 _PROBES: dict[tuple, tuple[float, float, float]] = {}  # kernel_speedup's measured costs, one probe per process
 
 
@@ -232,23 +235,30 @@ class KNearestNeighbor:
         self.train_sq_norms = (self.X_train * self.X_train).sum(1)  # ||b||^2, reused by every query
         self.classes_, codes = np.unique(y, return_inverse=True)
         self.y_train = torch.as_tensor(codes.reshape(-1), dtype=torch.int64, device=self.device)
-        for name in ("pca_P", "pca_Z", "pca_Z_sq", "speedups"):  # a refit starts afresh
-            self.__dict__.pop(name, None)
-        self.kernel = self._choose_kernel()
-        if self.kernel != "pca":  # auto measured the bound but chose another kernel: free its set-up
-            for name in ("pca_P", "pca_Z", "pca_Z_sq"):
+        for names in _SET_UP.values():  # a refit starts afresh
+            for name in names:
                 self.__dict__.pop(name, None)
-        if self.kernel == "int8":
+        self.__dict__.pop("speedups", None)
+        self.kernel = self._choose_kernel()
+        for kernel, names in _SET_UP.items():  # auto measured kernels it did not choose: free their set-up
+            if kernel != self.kernel:
+                for name in names:
+                    self.__dict__.pop(name, None)
+        self._set_up(self.kernel)
+        return self
+
+    def _set_up(self, kernel: str) -> None:
+        """What ``kernel`` keeps beside the training data (once)."""
+        if kernel == "int8" and not hasattr(self, "X_int8"):
             self.X_int8 = self._to_int8(self.X_train, check=False)
             self.int_sq_norms = (self.X_int8.float() ** 2).sum(1)  # ||b'||^2 (exact below 2^24)
-        elif self.kernel == "bf16":
+        elif kernel == "bf16" and not hasattr(self, "X_bf16"):
             self.X_bf16 = self.X_train.to(torch.bfloat16)
             u = 2.0 ** -8  # bfloat16's unit roundoff
             c = 3 * u + 3 * u * u + 2 * self.X_train.shape[1] * 2.0 ** -24
             self.bf16_err = 2 * c * float(self.train_sq_norms.max().sqrt())  # err = bf16_err * ||a||
-        elif self.kernel == "pca" and not hasattr(self, "pca_P"):
+        elif kernel == "pca" and not hasattr(self, "pca_P"):
             self._fit_pca()
-        return self
 
     def _fit_pca(self, sample_rows: int = 8192) -> None:
         """The pca bound's set-up: the mean mu, the top-d principal directions P (orthonormal columns, float64,
@@ -284,16 +294,18 @@ class KNearestNeighbor:
         l2_f32 = self.metric == "l2" and X.dtype == torch.float32
         self.grid = integer_grid(X) if l2_f32 and self.device.type == "cpu" and want in ("auto", "int8") else None
         if want == "auto":  # by measured speed on this machine (and, for pca, on this data), never by guess
-            speedup = {}
+            speedup = {}  # over float32
             if self.grid is not None:
                 speedup["int8"] = kernel_speedup("int8", X.shape[1], self.device, len(X), self.candidates)
             bf16_ok = self.device.type == "cpu" or torch.cuda.is_bf16_supported()
             if l2_f32 and bf16_ok and X.shape[0] * X.shape[1] >= BF16_MIN_WORK and X.shape[0] > self.candidates:
                 speedup["bf16"] = kernel_speedup("bf16", X.shape[1], self.device, len(X), self.candidates)
+            fast = [kernel for kernel, s in speedup.items() if s >= MIN_SPEEDUP[kernel]]
             if l2_f32 and X.shape[0] * X.shape[1] >= PCA_MIN_WORK and X.shape[1] >= PCA_MIN_FEATURES:
-                speedup["pca"] = self._measure_pca_speedup()
+                fast.append("pca")  # timed end to end on the data, with the kernels the micro-benchmark passed
+                speedup.update(self._measure_speedups(fast))
             self.speedups = speedup  # the measurements behind the choice
-            best = max(speedup, key=speedup.get, default="fp32")
+            best = max(fast, key=speedup.get, default="fp32")
             return best if best != "fp32" and speedup[best] >= MIN_SPEEDUP[best] else "fp32"
         if want == "int8" and self.grid is None:
             raise ValueError("kernel='int8' needs L2, float32 on CPU and training values on a grid of at most 256 "
@@ -302,31 +314,35 @@ class KNearestNeighbor:
             raise ValueError(f"kernel={want!r} needs metric='l2' and float32; use kernel='auto' or 'fp32'")
         return want
 
-    def _measure_pca_speedup(self, queries: int = 64) -> float:
-        """How many times faster the pca bound finds the k + 1 nearest of ``queries`` evenly spaced training
-        rows than float32 does, on this data and machine (the bound's tightness depends on the data, its
-        product's speed on the CPU): interleaved, best of 2 each; 8 queries first, so that data on which the
-        bound is loose (nearly every point passes) cost little. Sets the bound up (kept if it is chosen)."""
-        self._fit_pca()
+    def _measure_speedups(self, kernels: list[str], queries: int = 64) -> dict[str, float]:
+        """How many times faster each of ``kernels`` finds the k + 1 nearest of ``queries`` evenly spaced training
+        rows than float32 does, end to end (``kneighbors``), on this data and machine (pca's bound is tight or
+        loose by the data; a micro-benchmark can misjudge a kernel's search and refinement): interleaved, best
+        of 2 each. pca is timed on 8 queries first, so that data on which its bound is loose cost little."""
         X, k = self.X_train, min(self.k + 1, len(self.X_train))
         rows = X[:: max(1, len(X) // queries)][:queries]
+        for kernel in kernels:
+            self._set_up(kernel)
 
-        def speedup(Q):
-            d = torch.empty(len(Q), len(self.pca_Z), dtype=self.dtype, device=self.device)
+        def search(Q, kernel):
+            chosen, self.kernel = getattr(self, "kernel", None), kernel
+            try:
+                self.kneighbors(Q, k)
+            finally:
+                self.kernel = chosen
 
-            def fp32():
-                torch.addmm(self.train_sq_norms, Q, X.T, beta=1.0, alpha=-2.0, out=d[:, :len(X)])
-                torch.topk(d[:, :len(X)], k, dim=1, largest=False, sorted=True)
-
-            t = {fp32: math.inf, lambda: self._pca_search(Q, k, d): math.inf}
+        def speedup(Q, kernels):
+            t = {kernel: math.inf for kernel in ["fp32", *kernels]}
             for _ in range(2):
-                for f in t:
-                    t[f] = min(t[f], _best_time(f, repeats=1))
-            t_fp32, t_pca = t.values()
-            return t_fp32 / t_pca
+                for kernel in t:
+                    t[kernel] = min(t[kernel], _best_time(lambda: search(Q, kernel), repeats=1))
+            return {kernel: t["fp32"] / t[kernel] for kernel in kernels}
 
-        first = speedup(rows[:8])
-        return first if first < MIN_SPEEDUP["pca"] else speedup(rows)
+        first = speedup(rows[:8], ["pca"]) if "pca" in kernels else {}
+        if first and first["pca"] < MIN_SPEEDUP["pca"]:
+            kernels = [kernel for kernel in kernels if kernel != "pca"]
+            return {**(speedup(rows, kernels) if kernels else {}), **first}
+        return speedup(rows, kernels)
 
     def _to_int8(self, X: torch.Tensor, check: bool = True) -> torch.Tensor | None:
         """The grid codes q - c of X in int8 (c centres [0, levels] on 0), or None if X is off the grid

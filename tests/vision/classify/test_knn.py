@@ -221,21 +221,29 @@ def test_pca_kernel_ties_go_to_the_smaller_index():
     assert i[0].tolist()[:2] == [0, 2500]
 
 
-def test_auto_picks_pca_only_where_it_measured_faster(digits, monkeypatch):
-    """auto times the pca bound against float32 on the data at hand and takes the fastest kernel it measured
-    (int8 is made slow here, as on a CPU without VNNI)."""
+def test_auto_picks_the_fastest_kernel_it_measured_end_to_end(digits, monkeypatch):
+    """Where pca is a candidate, auto times it (and int8, if the micro-benchmark passed it) against float32
+    end to end on the data at hand and takes the fastest; a kernel it does not choose keeps nothing."""
     from gymlab.vision.classify import knn as knn_module
 
     xtr, ytr, xte, _ = digits
     monkeypatch.setattr(knn_module, "PCA_MIN_WORK", 0)  # digits are below the size where auto tries it
-    monkeypatch.setitem(knn_module._PROBES, ("int8", "cpu", 64, torch.get_num_threads(), 128), (1.0, 100.0, 0.0))
+    key = ("int8", "cpu", 64, torch.get_num_threads(), 128)
     expected = KNearestNeighbor(3, kernel="fp32").fit(xtr, ytr).predict(xte)
-    for measured, kernel in [(5.0, "pca"), (1.1, "fp32")]:
-        monkeypatch.setattr(KNearestNeighbor, "_measure_pca_speedup", lambda self, m=measured: (self._fit_pca(), m)[1])
+    for int8_probe, measured, kernel in [(100.0, {"pca": 5.0}, "pca"),  # int8 slow (no VNNI): pca or fp32
+                                         (100.0, {"pca": 1.1}, "fp32"),
+                                         (0.25, {"int8": 2.0, "pca": 5.0}, "pca"),
+                                         (0.25, {"int8": 3.0, "pca": 1.5}, "int8")]:
+        monkeypatch.setitem(knn_module._PROBES, key, (1.0, int8_probe, 0.0))
+        asked = []
+        monkeypatch.setattr(KNearestNeighbor, "_measure_speedups",
+                            lambda self, kernels, m=measured: (asked.append(list(kernels)), m)[1])
         auto = KNearestNeighbor(3).fit(xtr, ytr)
-        assert auto.kernel == kernel and auto.speedups["pca"] == measured
-        assert hasattr(auto, "pca_Z") == (kernel == "pca")  # a bound not chosen is not kept
+        assert asked == [list(measured)] and auto.kernel == kernel
+        assert hasattr(auto, "pca_Z") == (kernel == "pca") and hasattr(auto, "X_int8") == (kernel == "int8")
         np.testing.assert_array_equal(auto.predict(xte), expected)
     monkeypatch.undo()
-    real = KNearestNeighbor(3, kernel="pca").fit(xtr, ytr)._measure_pca_speedup()  # a real measurement
-    assert real > 0
+    real = KNearestNeighbor(3, kernel="fp32").fit(xtr, ytr)
+    real.grid = integer_grid(real.X_train)
+    speedups = real._measure_speedups(["int8", "pca"])  # a real measurement, end to end
+    assert set(speedups) == {"int8", "pca"} and all(s > 0 for s in speedups.values()) and real.kernel == "fp32"
