@@ -49,7 +49,22 @@ def test_one_forward_pass_gets_most_of_the_optimisation(tmp_path):
     assert any(tmp_path.rglob("panel.png"))
 
 
-def test_fast_style_resumes_exactly(tmp_path):
+@pytest.fixture
+def photos_loaded_once(monkeypatch):
+    """The three runs below load the same photos: resizing them (anti-aliased) is most of a small run's time,
+    so each list is made once and handed out as fresh copies."""
+    made, load = {}, fs.load_photos
+
+    def load_once(names, size, scales=(1.0, 1.25, 1.5)):
+        key = (tuple(names), size, tuple(scales))
+        if key not in made:
+            made[key] = load(names, size, scales)
+        return [p.clone() for p in made[key]]
+
+    monkeypatch.setattr(fs, "load_photos", load_once)
+
+
+def test_fast_style_resumes_exactly(tmp_path, photos_loaded_once):
     from gymlab.runners.loop import resume
 
     common = ["logger.mode=disabled", "progress=false", "eval_every=3", "size=16", "channels=[8,16]",
