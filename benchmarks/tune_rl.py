@@ -21,6 +21,8 @@ batch, net, lr, gamma, double Q, exploration, learning_starts, n_envs); none was
 env steps at no more cost per step). Its check failed 2 of the first 8 seeds (stuck near a return of
 100); of five changes screened on those two seeds, the zoo's [256, 256] net solved both and the
 tuning seeds, and became the default (the check seeds thus helped choose it; the benchmark's did not).
+A later one-key-at-a-time search for fewer env steps (more gradient steps, exploration, lr; seeds 100-104,
+and 105-109 for the one lead) found nothing clearly better: benchmarks/results/rl_dqn_tuning.md.
 
 ``score`` runs one configuration (our defaults plus ``--set``) alone, as ``search`` scores each of its own;
 ``check`` runs our agent with its defaults (plus ``--set``) and the SB3 peer on the same seeds and
