@@ -6,8 +6,11 @@
    (train + val memorised, test queried) and on a synthetic MNIST-sized problem: 60,000 x 784
    training points from 10 Gaussian classes. Fit is outside the timings (our fit is a copy;
    scikit-learn's tree fit builds the tree). Ours picks its kernel at fit (``vision.knn``: int8 for
-   images on a pixel grid, bf16 filter + float32 refinement for large float problems; both return
-   the float32 neighbours); the table names it. A third problem has 8-bit MNIST-like pixels. Best of
+   images on a pixel grid, bf16 filter + float32 refinement for large float problems, pca lower bound +
+   exact refinement for many features; all return the float32 neighbours); the table names it. On digits
+   and real MNIST two more rows of ours: kernel="fp32" forced, and auto as on a CPU without AVX512-VNNI
+   (``without_vnni``: int8's and bf16's probes read as not running, as there they are ~100x slower than
+   float32, so auto chooses between pca and fp32 by measurement), each timed back to back with sklearn. A third problem has 8-bit MNIST-like pixels. Best of
    ``repeats`` runs (the tree search on the 784-dimensional problem runs once: it takes minutes;
    kd_tree is left out there, as it is slower still in 784 dimensions).
 2. Backbone training throughput: images/s of each backbone trained by the runner (``gymlab run
@@ -24,8 +27,8 @@ Both sides get the same number of threads (``--threads``, default 1: the machine
 usually shared, and an oversubscribed thread pool measures the neighbours, not the code).
 
 With ``--mnist`` (the files in ``$GYMLAB_DATA/mnist``, e.g. ``../shared/data``) the kNN table gains a
-real-MNIST row: all 60,000 training images against all 10,000 test images, k = 3 (the k that
-bench_mnist.py's cross-validation picks), ours with ``kernel="auto"`` against scikit-learn's brute force
+real-MNIST rows: all 60,000 training images against all 10,000 test images, k = 3 (the k that
+bench_mnist.py's cross-validation picks), ours (auto, fp32 forced, auto without VNNI) against scikit-learn's brute force
 (its trees are slower still in 784 dimensions); the CPU, whether it has AVX512-VNNI, and the kernel
 chosen are named. ``--knn-only`` skips the backbones and writes vision_knn.md instead of vision.md.
 
@@ -34,6 +37,7 @@ chosen are named. ``--knn-only`` skips the backbones and writes vision_knn.md in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import platform
@@ -60,6 +64,43 @@ def _best(fn, repeats):
 
 
 # --------------------------------------------------------------------------------------------- kNN
+NO_VNNI = "auto as on a CPU without VNNI"
+
+
+@contextlib.contextmanager
+def without_vnni(features: int):
+    """kernel="auto" as it runs on a CPU without AVX512-VNNI/BF16 (e.g. an AVX2-only AMD EPYC, where int8 and
+    bf16 multiply ~100x slower than float32): their probes read as not running, so auto chooses between the
+    float32-only kernels (pca, fp32) by measurement, as it would there."""
+    from gymlab.vision.classify import knn
+
+    keys = [(kernel, "cpu", features, torch.get_num_threads(), 128) for kernel in ("int8", "bf16")]
+    saved = {key: knn._PROBES.get(key) for key in keys}
+    knn._PROBES.update({key: (1.0, math.inf, 0.0) for key in keys})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            knn._PROBES.pop(key) if value is None else knn._PROBES.update({key: value})
+
+
+def ours_variants(xtr, ytr, k: int, all_variants: bool) -> list[tuple[str, object, float]]:
+    """(label, fitted model, fit seconds): kernel="auto" on this CPU; with ``all_variants`` also kernel="fp32"
+    forced (what a CPU without VNNI ran before the pca kernel) and auto as on a CPU without VNNI."""
+    from gymlab.vision.classify.knn import KNearestNeighbor
+
+    def fit(kernel="auto", no_vnni=False):
+        t = time.perf_counter()
+        with without_vnni(xtr.shape[1]) if no_vnni else contextlib.nullcontext():
+            model = KNearestNeighbor(k, "l2", kernel=kernel).fit(xtr, ytr)
+        return model, time.perf_counter() - t
+
+    out = [("auto", *fit())]
+    if all_variants:
+        out += [("fp32 forced", *fit("fp32")), (NO_VNNI, *fit(no_vnni=True))]
+    return out
+
+
 def knn_rows(quick: bool) -> list[dict]:
     from sklearn.neighbors import KNeighborsClassifier
 
@@ -87,10 +128,12 @@ def knn_rows(quick: bool) -> list[dict]:
                 (f"synthetic 60000 x 784 8-bit images (k/255), {n_query} queries", (pix(ytr), ytr, pix(yte), yte), 5,
                  3 if not quick else 1)]
     for title, (xtr, ytr, xte, yte), k, repeats in problems:
-        ours = KNearestNeighbor(k, "l2").fit(xtr, ytr)
-        t_ours, p_ours = _best(lambda: ours.predict(xte), repeats)
         brute = KNeighborsClassifier(k, algorithm="brute").fit(xtr, ytr)
-        t_brute, p_brute = _best(lambda: brute.predict(xte), repeats)
+        timed = []
+        for variant, ours, t_fit in ours_variants(xtr, ytr, k, all_variants=title.startswith("digits")):
+            t_ours, p_ours = _best(lambda: ours.predict(xte), repeats)
+            t_brute, p_brute = _best(lambda: brute.predict(xte), repeats)  # back to back with each variant
+            timed.append((variant, ours, t_fit, t_ours, p_ours, t_brute, p_brute))
         tree_times = {}
         for algo in ("kd_tree", "ball_tree"):
             if xtr.shape[1] > 100 and algo == "kd_tree":
@@ -99,14 +142,16 @@ def knn_rows(quick: bool) -> list[dict]:
             tree_times[algo] = _best(lambda: m.predict(xte), 1 if xtr.shape[1] > 100 else repeats)
         algo, (t_tree, p_tree) = min(tree_times.items(), key=lambda kv: kv[1][0])
         acc = lambda p: float((np.asarray(p) == yte).mean())  # noqa: E731
-        fastest = min(t_brute, t_tree)
-        rows.append({"problem": title, "k": k, "ours_ms": 1e3 * t_ours, "kernel": ours.kernel, "sklearn_brute_ms": 1e3 * t_brute,
-                     "sklearn_tree_ms": 1e3 * t_tree, "tree": algo,
-                     "acc_ours": acc(p_ours), "acc_brute": acc(p_brute), "acc_tree": acc(p_tree),
-                     "same_predictions": bool((np.asarray(p_ours) == p_brute).all() and (p_brute == p_tree).all()),
-                     "speedup_vs_fastest": fastest / t_ours})
-        print(f"  knn {title}: ours {1e3 * t_ours:.1f} ms, brute {1e3 * t_brute:.1f} ms, {algo} {1e3 * t_tree:.1f} ms",
-              flush=True)
+        for variant, ours, t_fit, t_ours, p_ours, t_brute, p_brute in timed:
+            fastest = min(t_brute, t_tree)
+            rows.append({"problem": title, "variant": variant, "k": k, "ours_ms": 1e3 * t_ours, "kernel": ours.kernel,
+                         "fit_ms": 1e3 * t_fit, "sklearn_brute_ms": 1e3 * t_brute,
+                         "sklearn_tree_ms": 1e3 * t_tree, "tree": algo,
+                         "acc_ours": acc(p_ours), "acc_brute": acc(p_brute), "acc_tree": acc(p_tree),
+                         "same_predictions": bool((np.asarray(p_ours) == p_brute).all() and (p_brute == p_tree).all()),
+                         "speedup_vs_fastest": fastest / t_ours})
+            print(f"  knn {title} [{variant}]: ours ({ours.kernel}) {1e3 * t_ours:.1f} ms, brute {1e3 * t_brute:.1f} ms, "
+                  f"{algo} {1e3 * t_tree:.1f} ms", flush=True)
     return rows
 
 
@@ -131,27 +176,30 @@ def mnist_arrays(root=None):
         D.read_idx(folder / D._IDX[3]).astype(np.int64)
 
 
-def mnist_knn_row(k: int = 3) -> dict:
-    """ours (kernel="auto") against scikit-learn brute force on all of real MNIST, back to back."""
+def mnist_knn_rows(k: int = 3) -> list[dict]:
+    """ours (auto on this CPU, fp32 forced, auto as on a CPU without VNNI) against scikit-learn brute force on
+    all of real MNIST; sklearn is timed back to back with each (a busy machine slows both sides alike)."""
     from sklearn.neighbors import KNeighborsClassifier
 
-    from gymlab.vision.classify.knn import KNearestNeighbor
-
     xtr, ytr, xte, yte = mnist_arrays()
-    ours = KNearestNeighbor(k, "l2", kernel="auto").fit(xtr, ytr)
-    t0 = time.perf_counter()
-    p_ours = np.asarray(ours.predict(xte))
-    t_ours = time.perf_counter() - t0
     brute = KNeighborsClassifier(k, algorithm="brute").fit(xtr, ytr)
-    t0 = time.perf_counter()
-    p_brute = brute.predict(xte)
-    t_brute = time.perf_counter() - t0
-    print(f"  knn real MNIST: ours ({ours.kernel}) {t_ours:.1f} s, brute {t_brute:.1f} s", flush=True)
     acc = lambda p: float((p == yte).mean())  # noqa: E731
-    return {"problem": f"real MNIST 60000 x 784, all 10000 queries; {cpu_name()}", "k": k, "ours_ms": 1e3 * t_ours,
-            "kernel": ours.kernel, "sklearn_brute_ms": 1e3 * t_brute, "sklearn_tree_ms": float("nan"),
-            "tree": "not run", "acc_ours": acc(p_ours), "acc_brute": acc(p_brute), "acc_tree": float("nan"),
-            "same_predictions": bool((p_ours == p_brute).all()), "speedup_vs_fastest": t_brute / t_ours}
+    rows = []
+    for variant, ours, t_fit in ours_variants(xtr, ytr, k, all_variants=True):
+        t0 = time.perf_counter()
+        p_ours = np.asarray(ours.predict(xte))
+        t_ours = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        p_brute = brute.predict(xte)
+        t_brute = time.perf_counter() - t0
+        print(f"  knn real MNIST [{variant}]: ours ({ours.kernel}) {t_ours:.1f} s (fit {t_fit:.1f} s), "
+              f"brute {t_brute:.1f} s", flush=True)
+        rows.append({"problem": f"real MNIST 60000 x 784, all 10000 queries; {cpu_name()}", "variant": variant,
+                     "k": k, "ours_ms": 1e3 * t_ours, "kernel": ours.kernel, "fit_ms": 1e3 * t_fit,
+                     "sklearn_brute_ms": 1e3 * t_brute, "sklearn_tree_ms": float("nan"), "tree": "not run",
+                     "acc_ours": acc(p_ours), "acc_brute": acc(p_brute), "acc_tree": float("nan"),
+                     "same_predictions": bool((p_ours == p_brute).all()), "speedup_vs_fastest": t_brute / t_ours})
+    return rows
 
 
 # ------------------------------------------------------------------------------------- backbones
@@ -242,10 +290,15 @@ def markdown(knn: list[dict], nets: list[dict], quick: bool) -> str:
              f"torch {torch.__version__}, {torch.get_num_threads()} torch threads; a shared machine, so "
              "compare the columns of one row (measured back to back), not absolute numbers.", "",
              "## kNN prediction (L2, float32), ours vs scikit-learn", "",
-             "| problem | k | ours ms (kernel) | sklearn brute ms | sklearn tree ms (which) | accuracy ours / brute / tree | same predictions | speed-up vs sklearn's fastest |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"`{NO_VNNI}`: int8's and bf16's probes read as not running (on an AVX2-only CPU they multiply ~100x "
+             "slower than float32), so auto picks among the float32-only kernels (pca, fp32) by measurement, as it "
+             "would there; `fp32 forced` is what such a CPU ran before the pca kernel. Fit times include auto's "
+             "measurements and the pca set-up (scikit-learn's brute fit stores the data).", "",
+             "| problem | ours | k | ours ms (kernel) | ours fit ms | sklearn brute ms | sklearn tree ms (which) | accuracy ours / brute / tree | same predictions | speed-up vs sklearn's fastest |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in knn:
-        lines.append(f"| {r['problem']} | {r['k']} | {r['ours_ms']:.1f} ({r.get('kernel', 'fp32')}) | {r['sklearn_brute_ms']:.1f} | "
+        lines.append(f"| {r['problem']} | {r.get('variant', 'auto')} | {r['k']} | {r['ours_ms']:.1f} ({r.get('kernel', 'fp32')}) | "
+                     f"{r.get('fit_ms', float('nan')):.0f} | {r['sklearn_brute_ms']:.1f} | "
                      f"{r['sklearn_tree_ms']:.1f} ({r['tree']}) | {r['acc_ours']:.4f} / {r['acc_brute']:.4f} / "
                      f"{r['acc_tree']:.4f} | {r['same_predictions']} | {r['speedup_vs_fastest']:.2f}x |")
     if not nets:
@@ -270,7 +323,7 @@ def main():
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
     print("kNN ...", flush=True)
-    knn = knn_rows(args.quick) + ([mnist_knn_row()] if args.mnist else [])
+    knn = knn_rows(args.quick) + (mnist_knn_rows() if args.mnist else [])
     print("backbones ...", flush=True)
     nets = [] if args.knn_only else backbone_rows(args.quick)
     md = markdown(knn, nets, args.quick)
