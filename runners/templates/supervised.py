@@ -140,7 +140,7 @@ class Supervised(Experiment):
     def batch(self) -> Batch:
         """Minibatch ``step`` of the seeded shuffle, this process's shard of it, augmented."""
         cfg = self.cfg
-        idx = self.ctx.shard(batch_indices(cfg.seed, self.step, len(self.train[0]), cfg.batch_size)).to(self.device)
+        idx = self.ctx.shard(batch_indices(cfg.seed, self.step, len(self.train[0]), cfg.batch_size, self.device))
         return self.augment(tuple(t[idx] for t in self.train),
                             torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step))
 
