@@ -50,7 +50,8 @@ def test_metrics_equal_sklearn():
 
 
 def test_segmenter_reaches_miou(tmp_path):
-    s = run("segmenter", ["logger.mode=disabled", "progress=false", f"out={tmp_path}"], quiet=True)
+    # the default 600 steps (400 miss 0.7: benchmarks/results/test_budgets.md), evaluated once, at the end
+    s = run("segmenter", ["logger.mode=disabled", "progress=false", f"out={tmp_path}", "eval_every=600"], quiet=True)
     assert s["eval/miou"] >= 0.7, s["eval/miou"]
 
 
