@@ -26,18 +26,19 @@ from gymlab.generative.masked import MaskedConv2d, image_to_input, logits_view, 
 
 
 def skew(x: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, H, H + W - 1): row i moved right by i (zeros elsewhere)."""
+    """(B, C, H, W) -> (B, C, H, H + W - 1): row i moved right by i (zeros elsewhere).
+
+    Without a loop: pad each row with H zeros, flatten, and read the first H (H + W - 1) values back as
+    rows of H + W - 1. Pixel (i, j) sits at i (W + H) + j = i (H + W - 1) + (i + j): row i, column i + j."""
     b, c, h, w = x.shape
-    out = x.new_zeros(b, c, h, h + w - 1)
-    for i in range(h):
-        out[:, :, i, i:i + w] = x[:, :, i]
-    return out
+    flat = F.pad(x, (0, h)).flatten(2)[:, :, :h * (h + w - 1)]
+    return flat.view(b, c, h, h + w - 1)
 
 
 def unskew(x: torch.Tensor, width: int) -> torch.Tensor:
-    """The inverse of ``skew``: (B, C, H, H + W - 1) -> (B, C, H, W)."""
-    h = x.shape[2]
-    return torch.stack([x[:, :, i, i:i + width] for i in range(h)], dim=2)
+    """The inverse of ``skew``: (B, C, H, H + W - 1) -> (B, C, H, W), by the same reading backwards."""
+    b, c, h, _ = x.shape
+    return F.pad(x.flatten(2), (0, h)).view(b, c, h, width + h)[..., :width]
 
 
 def lstm_update(gates: torch.Tensor, c_prev: torch.Tensor, data_channels: int):
@@ -64,8 +65,8 @@ class RowLSTM(nn.Module):
         xs = self.input_to_state(x)
         h = c = x.new_zeros(b, self.hidden, width)
         rows = []
-        for i in range(height):
-            h, c = lstm_update(xs[:, :, i] + self.state_to_state(h), c, self.c)
+        for row in xs.unbind(2):  # unbind, not xs[:, :, i]: one gradient buffer, not one per row
+            h, c = lstm_update(row + self.state_to_state(h), c, self.c)
             rows.append(h)
         return torch.stack(rows, dim=2)
 
@@ -90,8 +91,8 @@ class DiagonalBiLSTM(nn.Module):
         h = x.new_zeros(b, 2 * k, height)  # [forward | backward] states of the current column
         c = x.new_zeros(2 * b, k, height)
         cols = []
-        for j in range(xs.shape[-1]):
-            gates = (xs[:, :, :, j] + self.state_to_state(F.pad(h, (1, 0)))).view(2 * b, 4 * k, height)
+        for column in xs.unbind(3):  # unbind, not xs[..., j]: one gradient buffer, not one per column
+            gates = (column + self.state_to_state(F.pad(h, (1, 0)))).view(2 * b, 4 * k, height)
             h, c = lstm_update(gates, c, self.c)
             h = h.view(b, 2 * k, height)
             cols.append(h)
