@@ -33,3 +33,11 @@ def test_the_run_loop_leaves_plotting_wandb_and_environments_to_the_experiments_
 
 def test_the_media_and_logger_modules_import_no_drawing_or_wandb_library():
     assert set(loaded_after("import gymlab.runners.media, gymlab.runners.wandb_logger")) <= {"numpy"}
+
+
+def test_a_short_softmax_run_draws_its_templates_without_matplotlib(tmp_path):
+    run = (f"from gymlab.runners.loop import run\n"
+           f"run('softmax', ['steps=2', 'eval_every=1', 'logger.mode=disabled', 'progress=false', "
+           f"'run_dir={tmp_path / 'softmax'}'], quiet=True)")
+    assert "matplotlib" not in loaded_after(run)
+    assert (tmp_path / "softmax" / "media" / "templates.png").stat().st_size > 0

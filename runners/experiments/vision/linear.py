@@ -11,11 +11,12 @@ from typing import Literal
 import torch
 
 from gymlab.loading import Preprocessed
+from gymlab.runners import media
 from gymlab.runners.config import DataConfig, RunConfig, group
 from gymlab.runners.experiment import Experiment
 from gymlab.runners.registry import register
 from gymlab.runners.templates.supervised import load_images
-from gymlab.vision.classify import linear, plots
+from gymlab.vision.classify import linear
 from gymlab.vision.data.batching import batch_indices
 from gymlab.vision.data.preprocess import fit_normalization
 
@@ -63,8 +64,12 @@ class LinearExperiment(Experiment):
         return {"eval/accuracy": acc(self.xte, self.yte), "eval/val_accuracy": acc(self.xva, self.yva),
                 "eval/train_accuracy": acc(self.xtr[:, :-1], self.ytr)}
 
-    def media(self):  # each class's weights as an image-sized template (the notes' 'template matching')
-        return {"templates": plots.class_templates(self.W, self.image_shape)}
+    def media(self):
+        """Each class's weights as an image-sized template (the notes' 'template matching'), side by side,
+        blue low, red high (``plots.class_templates`` draws the same with matplotlib, for a notebook)."""
+        c, h, w = self.image_shape
+        return {"templates": media.image_row([self.W[:-1, k].reshape(c, h, w)[0].cpu() for k in range(self.W.shape[1])],
+                                             captions=[str(k) for k in range(self.W.shape[1])], cmap="RdBu_r")}
 
     def export(self):
         """What ``gymlab.load`` returns: raw images -> the training standardisation -> x W + b, in eval mode."""
