@@ -92,9 +92,9 @@ class DiagonalBiLSTM(nn.Module):
         c = x.new_zeros(2 * b, k, height)
         cols = []
         for column in xs.unbind(3):  # unbind, not xs[..., j]: one gradient buffer, not one per column
-            gates = (column + self.state_to_state(F.pad(h, (1, 0)))).view(2 * b, 4 * k, height)
+            gates = (column + self.state_to_state(F.pad(h, (1, 0)))).reshape(2 * b, 4 * k, height)
             h, c = lstm_update(gates, c, self.c)
-            h = h.view(b, 2 * k, height)
+            h = h.reshape(b, 2 * k, height)
             cols.append(h)
         out = unskew(torch.stack(cols, dim=3), width)
         forward, backward = out[:, :k], out[:, k:].flip(-1)
