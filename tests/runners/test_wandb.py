@@ -76,7 +76,8 @@ def test_resume_continues_the_same_wandb_run(tmp_path, monkeypatch):
         run("softmax", args, quiet=True)
     monkeypatch.setattr(Softmax, "train_step", original)
     resume(tmp_path / "r", quiet=True)
-    first, second = (read_offline_run(d) for d in offline_run_dirs(tmp_path / "wb"))
+    segments = [read_offline_run(d) for d in offline_run_dirs(tmp_path / "wb")]
+    first, second = sorted(segments, key=lambda seg: seg["history"][0]["_step"])  # folders of one second tie
     assert first["run"]["id"] == second["run"]["id"] == (tmp_path / "r" / ID_FILE).read_text().strip()
     assert first["run"]["name"] == second["run"]["name"] and not first["run"]["resumed"] and second["run"]["resumed"]
     steps1 = [row["_step"] for row in first["history"] if "train/loss" in row]
@@ -100,8 +101,10 @@ def test_eval_is_a_wandb_run_of_job_type_eval_in_the_training_group(tmp_path, mo
     run("softmax", ["logger.mode=offline", "steps=20", "eval_every=20", "progress=false", "logger.artifacts=false",
                     f"run_dir={tmp_path / 'r'}"], quiet=True)
     again = evaluate_run(tmp_path / "r")
-    train, ev = (read_offline_run(d) for d in offline_run_dirs(tmp_path / "wb"))
-    assert train["run"]["job_type"] == "train" and ev["run"]["job_type"] == "eval" and not train["artifacts"]
+    runs = {r["run"]["job_type"]: r for r in map(read_offline_run, offline_run_dirs(tmp_path / "wb"))}
+    assert sorted(runs) == ["eval", "train"]  # by job type: two runs started in one second sort by their random ids
+    train, ev = runs["train"], runs["eval"]
+    assert not train["artifacts"]
     assert ev["run"]["group"] == train["run"]["group"] and ev["run"]["id"] != train["run"]["id"]
     assert ev["run"]["name"] == f"{train['run']['name']}-eval" and "eval" in ev["run"]["tags"]
     assert ev["config"]["trained_run_id"] == train["run"]["id"] and ev["config"]["checkpoint"] == "best.pt"
