@@ -14,14 +14,10 @@
    ``repeats`` runs (the tree search on the 784-dimensional problem runs once: it takes minutes;
    kd_tree is left out there, as it is slower still in 784 dimensions).
 2. Backbone training throughput: images/s of each backbone trained by the runner (``gymlab run
-   NAME``, default recipe on digits) against the same model, data order, augmentation and optimiser
-   in a bare PyTorch loop. A step's time is the interval between the starts of two successive
-   steps (in the runner: of two ``train_step`` calls, stamped by a wrapper around the experiment's
-   method), so the runner's own per-step work (metric conversion, NaN guard, logging, budget checks)
-   is inside and its one-off costs (set-up, final evaluation, checkpoint, media) are outside. A run's
-   step time is its median step (robust to a busy neighbour); runs alternate bare, runner, bare, ...
-   and the overhead is the median over these back-to-back pairs of runner / bare - 1 (images/s:
-   the best run of each).
+   NAME``, default recipe on digits, batch 64) against a bare PyTorch loop on a copy of the same
+   experiment, interleaved step for step (``runner_timing.overhead``: same data order, augmentation
+   draws, weights and optimiser; the two loops' losses are checked equal). The overhead is the median
+   over runs of median runner step / median bare step - 1.
 
 Both sides get the same number of threads (``--threads``, default 1: the machine this runs on is
 usually shared, and an oversubscribed thread pool measures the neighbours, not the code).
@@ -42,7 +38,6 @@ import math
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -105,7 +100,6 @@ def knn_rows(quick: bool) -> list[dict]:
     from sklearn.neighbors import KNeighborsClassifier
 
     from gymlab.vision.data.datasets import load_digits_split
-    from gymlab.vision.classify.knn import KNearestNeighbor
 
     rows = []
     ds = load_digits_split(0)
@@ -203,84 +197,18 @@ def mnist_knn_rows(k: int = 3) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------- backbones
-def _bare_loop(name: str, steps: int, seed: int = 0) -> float:
-    """The runner's recipe for `name` on digits in plain PyTorch; returns the median seconds per step."""
-    import torch.nn.functional as F
-
-    from gymlab.runners import registry
-    from gymlab.vision.nn import optim
-    from gymlab.vision.nn.backbones import build
-    from gymlab.vision.data.datasets import load_digits_split
-    from gymlab.vision.data.preprocess import augment_batch, fit_normalization
-
-    exp = registry.get(name).cls
-    cfg = exp.Config()
-    kwargs = exp().model_kwargs(cfg)
-    torch.manual_seed(seed)
-    ds = load_digits_split(seed)
-    xtr, ytr = ds.train.x, ds.train.y
-    norm = fit_normalization(xtr, cfg.preprocess)
-    model = build(name, 1, 8, 10, **kwargs)
-    o = cfg.optim
-    opt = optim.make_optimizer(model.parameters(), o.name, o.lr, o.weight_decay, o.momentum)
-    sched = optim.make_scheduler(opt, o.schedule, o.step_size, o.gamma)
-    spe = math.ceil(len(ytr) / cfg.batch_size)
-    model.train()
-    starts = []
-    for step in range(steps):
-        starts.append(time.perf_counter())
-        epoch, i = divmod(step, spe)
-        perm = torch.randperm(len(ytr), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
-        idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-        x = augment_batch(xtr[idx], cfg.crop_pad, cfg.flip, torch.Generator().manual_seed(seed * 1_000_003 + step))
-        loss = F.cross_entropy(model(norm(x)), ytr[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        loss.item()
-        if (step + 1) % spe == 0:
-            sched.step()
-    return float(np.median(np.diff(starts)))
-
-
-def runner_step_seconds(name: str, steps: int, folder: Path, overrides=()) -> float:
-    """Median seconds between the starts of successive train_step calls inside ``gymlab run``
-    (bench_mnist.py uses it too, with its MNIST overrides)."""
-    from gymlab.runners import registry
-    from gymlab.runners.loop import run
-
-    cls = registry.get(name).cls
-    original = cls.train_step
-    stamps = []
-
-    def timed(self):
-        stamps.append(time.perf_counter())
-        return original(self)
-
-    cls.train_step = timed
-    try:
-        run(name, ["logger.mode=disabled", "progress=false", f"run_dir={folder / name}", f"steps={steps}",
-                   "epochs=null", f"eval_every={10 * steps}", *overrides], quiet=True)
-    finally:
-        cls.train_step = original
-    return float(np.median(np.diff(stamps)))
-
-
 def backbone_rows(quick: bool) -> list[dict]:
-    n = 40 if quick else 60
-    repeats = 3 if quick else 7
+    """Each backbone's default recipe on digits, the runner against a bare loop on a copy of the same
+    experiment, interleaved step for step (runner_timing.py, the method bench_mnist's throughput row uses)."""
+    from runner_timing import overhead
+
     rows = []
     for name in ("alexnet", "vgg", "googlenet", "resnet"):
-        bare, runner = [], []
-        for r in range(repeats):  # back-to-back pairs: each pair sees the same load on the machine
-            with tempfile.TemporaryDirectory() as d:
-                bare.append(_bare_loop(name, n))
-                runner.append(runner_step_seconds(name, n, Path(d)))
-        ratio = float(np.median(np.array(runner) / np.array(bare)))
-        rows.append({"backbone": name, "bare_img_s": 64 / min(bare), "runner_img_s": 64 / min(runner),
-                     "runner_overhead_pct": 100 * (ratio - 1)})
-        print(f"  {name}: bare {64 / min(bare):.0f} img/s, runner {64 / min(runner):.0f} img/s, "
-              f"overhead {100 * (ratio - 1):+.1f}%", flush=True)
+        r = overhead(name, ["batch_size=64"], steps=40 if quick else 60, runs=3 if quick else 7)
+        rows.append({"backbone": name, "bare_img_s": r["bare_img_s"], "runner_img_s": r["runner_img_s"],
+                     "runner_overhead_pct": r["overhead_pct"], "same_losses": r["same_losses"]})
+        print(f"  {name}: bare {r['bare_img_s']:.0f} img/s, runner {r['runner_img_s']:.0f} img/s, "
+              f"overhead {r['overhead_pct']:+.1f}%", flush=True)
     return rows
 
 
