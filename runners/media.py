@@ -260,8 +260,7 @@ def image_row(images, captions=None, cmap: str = "gray", height: int = 64, gap: 
 
             strip = Image.fromarray(row[:top, x0:x0 + t.shape[1]])
             text = str(captions[i])
-            ImageDraw.Draw(strip).text(((t.shape[1] - _font(12).getlength(text)) / 2, 1), text, fill=(0, 0, 0),
-                                       font=_font(12))
+            ImageDraw.Draw(strip).text(((t.shape[1] - font.getlength(text)) / 2, 1), text, fill=(0, 0, 0), font=font)
             row[:top, x0:x0 + t.shape[1]] = np.asarray(strip)
         x0 += t.shape[1] + gap
     return row
@@ -288,8 +287,8 @@ def episode_video(agent, env, seed: int = 10_000, fps: int = 30, max_frames: int
     on every frame. The episode plays up to ``max_frames`` steps; every ``every``-th step is rendered
     (at fps / every: the same duration) and frames wider than ``max_width`` are subsampled by 2 until they fit.
     Rendering, drawing and encoding cost in proportion to the frames kept: these defaults keep a 500-step
-    CartPole episode to 101 frames of 300x200 at 6 fps (0.1 s of the simulation each), so that the GIF costs
-    under a tenth of a short run (benchmarks/bench_overhead.py) and still reads."""
+    CartPole episode to 101 frames of 300x200 at 6 fps (0.1 s of the simulation each): a small share of a
+    short run (measured in benchmarks/bench_overhead.py) that still reads."""
     import gymlab.envs.pixels  # noqa: F401  (headless SDL settings for pygame-rendered envs)
     from gymlab.agents.base import make_env
 
