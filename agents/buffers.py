@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from collections import deque
+
 import numpy as np
 import torch
 
-__all__ = ["gae", "Rollout", "collect_rollout", "ReplayBuffer"]
+__all__ = ["gae", "Rollout", "collect_rollout", "ReplayBuffer", "NStepReturns"]
 
 
 def gae(rewards, values, last_value, terminated, dones, gamma: float, lam: float):
@@ -79,7 +81,10 @@ def collect_rollout(agent, n_steps: int, critic: bool = True) -> Rollout:
 
 
 class ReplayBuffer:
-    """A ring buffer of transitions (s, a, r, s', terminated) in preallocated arrays, sampled uniformly at random."""
+    """A ring buffer of transitions (s, a, r, s', terminated, n) in preallocated arrays, sampled uniformly at random.
+
+    ``n`` is how many rewards ``r`` sums (1 for one-step transitions; see ``NStepReturns``): the TD target
+    discounts the bootstrap by gamma^n."""
 
     def __init__(self, capacity: int, obs_shape, obs_dtype, action_shape=(), action_dtype=np.int64):
         self.capacity, self.size, self.pos = int(capacity), 0, 0
@@ -88,36 +93,79 @@ class ReplayBuffer:
         self.actions = np.zeros((self.capacity, *action_shape), dtype=action_dtype)
         self.rewards = np.zeros(self.capacity, dtype=np.float32)
         self.terminated = np.zeros(self.capacity, dtype=np.float32)
+        self.n_steps = np.ones(self.capacity, dtype=np.float32)
 
-    def add(self, obs, actions, rewards, next_obs, terminated) -> None:
+    def add(self, obs, actions, rewards, next_obs, terminated, n_steps=1) -> None:
         """Add a batch of transitions (first axis: one per env), in order, overwriting the oldest when full."""
         n = len(rewards)
+        n_steps = np.broadcast_to(np.asarray(n_steps, dtype=np.float32), (n,))
         if n > self.capacity:  # only the newest ``capacity`` survive
-            obs, actions, rewards, next_obs, terminated = (x[-self.capacity:] for x in
-                                                           (obs, actions, rewards, next_obs, terminated))
+            obs, actions, rewards, next_obs, terminated, n_steps = (x[-self.capacity:] for x in
+                                                                    (obs, actions, rewards, next_obs, terminated, n_steps))
             n = self.capacity
         idx = (self.pos + np.arange(n)) % self.capacity if self.pos + n > self.capacity else slice(self.pos, self.pos + n)
         self.obs[idx], self.actions[idx], self.rewards[idx] = obs, actions, rewards
-        self.next_obs[idx], self.terminated[idx] = next_obs, terminated
+        self.next_obs[idx], self.terminated[idx], self.n_steps[idx] = next_obs, terminated, n_steps
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
     def sample(self, batch_size: int, rng: np.random.Generator, device, n_batches: int | None = None) -> tuple:
-        """(obs, actions, rewards, next_obs, terminated), indices drawn uniformly with replacement; with
+        """(obs, actions, rewards, next_obs, terminated, n_steps), indices drawn uniformly with replacement; with
         ``n_batches`` every tensor gets a leading axis of ``n_batches`` independent minibatches (one draw and one
         gather for a whole training phase)."""
         idx = rng.integers(0, self.size, size=batch_size if n_batches is None else (n_batches, batch_size))
         t = lambda x: torch.as_tensor(x[idx], device=device)  # noqa: E731
-        return t(self.obs), t(self.actions), t(self.rewards), t(self.next_obs), t(self.terminated)
+        return t(self.obs), t(self.actions), t(self.rewards), t(self.next_obs), t(self.terminated), t(self.n_steps)
+
+    _FIELDS = ("obs", "next_obs", "actions", "rewards", "terminated", "n_steps")
 
     def state_dict(self) -> dict:
         n = self.size
-        return {"pos": self.pos, "size": n, "obs": self.obs[:n].copy(), "next_obs": self.next_obs[:n].copy(),
-                "actions": self.actions[:n].copy(), "rewards": self.rewards[:n].copy(),
-                "terminated": self.terminated[:n].copy()}
+        return {"pos": self.pos, "size": n, **{k: getattr(self, k)[:n].copy() for k in self._FIELDS}}
 
     def load_state_dict(self, state: dict) -> None:
         n = state["size"]
         self.pos, self.size = state["pos"], n
-        for k in ("obs", "next_obs", "actions", "rewards", "terminated"):
-            getattr(self, k)[:n] = state[k]
+        for k in self._FIELDS:
+            if k in state:  # n_steps is absent from checkpoints made before n-step returns (all one-step)
+                getattr(self, k)[:n] = state[k]
+            elif k == "n_steps":
+                self.n_steps[:n] = 1.0
+
+
+class NStepReturns:
+    """Turns each env's stream of one-step transitions into n-step ones, as SB3's ``NStepReplayBuffer``:
+
+        (s_t, a_t, R = sum_{k<m} gamma^k r_{t+k}, s_{t+m}, terminated_{t+m-1}, m)
+
+    with m = n, or fewer when the episode ends (terminated or truncated) within the n steps: the sum stops at
+    the episode's last reward, a terminated end is not bootstrapped, a truncated one is (from its final
+    observation). A transition leaves ``push`` once its n steps are known, or when its episode ends. The
+    pending steps (fewer than n per env) are not part of a checkpoint."""
+
+    def __init__(self, n: int, gamma: float, n_envs: int):
+        self.n, self.discounts = int(n), gamma ** np.arange(int(n))
+        self.pending = [deque() for _ in range(n_envs)]  # per env: (obs, action, reward) of its unfinished steps
+
+    def push(self, obs, actions, rewards, next_obs, terminated, truncated, valid) -> tuple | None:
+        """One vector-env step (arrays with one row per env; ``valid`` False for a reset step). Returns the
+        finished n-step transitions as arrays (obs, actions, returns, next_obs, terminated, n_steps), or None."""
+        out = []
+        for i in np.flatnonzero(valid):
+            q = self.pending[i]
+            q.append((obs[i], actions[i], rewards[i]))
+            if terminated[i] or truncated[i]:
+                while q:
+                    out.append(self._finish(q, next_obs[i], terminated[i]))
+            elif len(q) == self.n:
+                out.append(self._finish(q, next_obs[i], False))
+        if not out:
+            return None
+        return tuple(np.stack(x) for x in zip(*out))
+
+    def _finish(self, q: deque, next_obs, terminated) -> tuple:
+        """The n-step transition of the oldest pending step, which leaves ``q``."""
+        m = len(q)
+        ret = float(np.dot(self.discounts[:m], [step[2] for step in q]))
+        s, a, _ = q.popleft()
+        return s, a, ret, next_obs, float(terminated), m

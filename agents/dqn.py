@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from gymlab.agents.base import Agent
-from gymlab.agents.buffers import ReplayBuffer
+from gymlab.agents.buffers import NStepReturns, ReplayBuffer
 from gymlab.agents.policies import QNetwork
 from gymlab.vision.nn.optim import make_optimizer
 
@@ -48,6 +48,9 @@ class DQNConfig:
     exploration_initial_eps: float = 1.0
     exploration_final_eps: float = 0.04
     max_grad_norm: float = 10.0
+    n_steps: int = 1  # n-step returns (SB3's n_steps): r_t + ... + gamma^(n-1) r_{t+n-1} + gamma^n max Q_target(s_{t+n})
+    adam_eps: float = 1e-5  # Adam's epsilon (torch's and SB3's default: 1e-8)
+    init: str = "orthogonal"  # Q-net weights: "orthogonal" (policies.py's), or "torch" (nn.Linear's default, as SB3's DQN)
     double_q: bool = False
     net_arch: List[int] = field(default_factory=lambda: [256, 256])
     activation: str = "relu"
@@ -71,11 +74,18 @@ class DQN(Agent):
 
     def _setup_model(self):
         c = self.cfg
+        if c.init not in ("orthogonal", "torch"):
+            raise ValueError(f"dqn: unknown init {c.init!r}; valid: orthogonal, torch")
         self.q = QNetwork(self.observation_space, self.action_space, c.net_arch, c.activation).to(self.device)
+        if c.init == "torch":
+            for m in self.q.modules():
+                if isinstance(m, (nn.Linear, nn.Conv2d)):
+                    m.reset_parameters()
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
-        self.optimizer = make_optimizer(self.q.parameters(), "adam", c.lr, eps=1e-5, fused=True)
+        self.optimizer = make_optimizer(self.q.parameters(), "adam", c.lr, eps=c.adam_eps, fused=True)
         space = self.observation_space
         self.buffer = ReplayBuffer(c.buffer_size, space.shape, space.dtype)
+        self._n_step = NStepReturns(c.n_steps, c.gamma, self.envs.num_envs) if c.n_steps > 1 else None
         self._last_target_update = 0
         self._q_changed = True  # Q trained since the target's last copy (False only when the two are equal)
         self._predict_rng = np.random.default_rng([self.seed, 1])  # predict's exploration, apart from training's
@@ -108,8 +118,11 @@ class DQN(Agent):
             actions = np.where(explore, actions, greedy)
         return actions
 
-    def td_loss(self, obs, actions, rewards, next_obs, terminated) -> torch.Tensor:
+    def td_loss(self, obs, actions, rewards, next_obs, terminated, n_steps=None) -> torch.Tensor:
+        """Huber loss of Q(s, a) against the TD target; ``rewards`` sum ``n_steps`` rewards (1 if None), so the
+        bootstrap is discounted by gamma^n_steps."""
         c = self.cfg
+        discount = c.gamma if n_steps is None else c.gamma ** n_steps
         with torch.no_grad():
             q_next = self.q_target(next_obs)
             if c.double_q:
@@ -117,7 +130,7 @@ class DQN(Agent):
                 v_next = q_next.gather(1, best).squeeze(1)
             else:
                 v_next = q_next.max(-1).values
-            y = rewards + c.gamma * (1.0 - terminated) * v_next
+            y = rewards + discount * (1.0 - terminated) * v_next
         q = self.q(obs).gather(1, actions.long().reshape(-1, 1)).squeeze(1)
         return nn.functional.smooth_l1_loss(q, y)
 
@@ -127,7 +140,11 @@ class DQN(Agent):
             obs = self._obs
             actions = self.act(obs)
             next_obs, r, term, trunc, valid = self._env_step(actions)
-            if valid.all():  # next_obs is the final observation when an episode ends (next-step autoreset)
+            if self._n_step is not None:
+                finished = self._n_step.push(obs, actions, r, next_obs, term, trunc, valid)
+                if finished is not None:
+                    self.buffer.add(*finished)
+            elif valid.all():  # next_obs is the final observation when an episode ends (next-step autoreset)
                 self.buffer.add(obs, actions, r, next_obs, term)
             elif valid.any():
                 self.buffer.add(obs[valid], actions[valid], r[valid], next_obs[valid], term[valid])
@@ -141,6 +158,8 @@ class DQN(Agent):
             for g in self.optimizer.param_groups:
                 g["lr"] = self._lr(c.lr)
             batches = self.buffer.sample(c.batch_size, self.rng, self.device, n_batches=c.gradient_steps)
+            if self._n_step is None:  # one-step transitions: discount by gamma itself
+                batches = batches[:5]
             params = list(self.q.parameters())
             for i in range(c.gradient_steps):
                 loss = self.td_loss(*(x[i] for x in batches))

@@ -129,10 +129,17 @@ def main(argv=None):
                 continue
             n, t = to_solve(ours, s, hp, cap)
             steps.append(n), secs.append(t)
+            print(f"# seed {s}: {n} env steps", file=sys.stderr, flush=True)
         emit({"hp": hp, "steps": steps, "seconds": secs, "gmean": float(np.exp(np.mean(np.log(steps)))),
               "median": float(np.median(steps))})
 
-    hp = {k: json.loads(v) if v[:1] in "[{0123456789-tf." else v for k, v in (s.split("=", 1) for s in args.set)}
+    def value(text):  # JSON (numbers, true/false, lists) where it parses, else a string (init=torch)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+
+    hp = {k: value(v) for k, v in (s.split("=", 1) for s in args.set)}
     if args.mode == "search":
         rng = np.random.default_rng(args.search_seed)
         for _ in range(args.configs):

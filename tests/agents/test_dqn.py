@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import gymlab.envs.catch  # noqa: F401  (registers gymlab/Catch-v0)
-from gymlab.agents.buffers import ReplayBuffer
+from gymlab.agents.buffers import NStepReturns, ReplayBuffer
 from gymlab.agents.dqn import DQN
 from gymlab.envs.pixels import pixel_env
 
@@ -39,11 +39,71 @@ def test_replay_buffer_is_a_ring_and_samples_whole_phases_at_once():
     assert buf.size == 5 and buf.pos == 3
     np.testing.assert_array_equal(buf.actions, [5, 6, 7, 3, 4])
     np.testing.assert_array_equal(buf.next_obs[:, 0], buf.obs[:, 0] + 1)
-    obs, a, r, nxt, term = buf.sample(4, np.random.default_rng(0), "cpu", n_batches=3)
-    assert obs.shape == (3, 4, 2) and a.shape == r.shape == term.shape == (3, 4)
+    obs, a, r, nxt, term, n = buf.sample(4, np.random.default_rng(0), "cpu", n_batches=3)
+    assert obs.shape == (3, 4, 2) and a.shape == r.shape == term.shape == n.shape == (3, 4)
+    assert torch.all(n == 1)  # one-step transitions unless said otherwise
     torch.testing.assert_close(r, a.float() * 10)
     torch.testing.assert_close(term, (a % 2).float())
     assert set(a.flatten().tolist()) <= {3, 4, 5, 6, 7}
+
+
+def test_n_step_returns_by_hand_with_a_termination_and_a_truncation_inside_the_n_steps():
+    nstep, g = NStepReturns(3, 0.5, n_envs=2), 0.5
+    # env 0: rewards 1, 2, 4, 8, terminated at its 4th step (t=3), then a reset step (t=4, not a transition);
+    # env 1: rewards 1, 1, truncated at its 2nd step (t=1), then a reset step and a new episode (reward 3 at t=3)
+    rewards = np.array([[1, 1], [2, 1], [4, 0], [8, 3], [0, 0]], dtype=np.float64)
+    terminated = np.array([[0, 0], [0, 0], [0, 0], [1, 0], [0, 0]], bool)
+    truncated = np.array([[0, 0], [0, 1], [0, 0], [0, 0], [0, 0]], bool)
+    valid = np.array([[1, 1], [1, 1], [1, 0], [1, 1], [0, 1]], bool)
+    out = []
+    for t in range(5):
+        obs = np.array([[10 * t, 0], [10 * t, 1]], np.float32)  # s_t of env i: (10 t, i); s_{t+1} = (10 (t+1), i)
+        got = nstep.push(obs, np.array([t, t]), rewards[t], obs + [[10, 0], [10, 0]], terminated[t], truncated[t],
+                         valid[t])
+        out += [] if got is None else list(zip(*got))
+    seen = {(int(o[1]), int(o[0]) // 10): (r, int(nxt[0]) // 10, term, n) for o, a, r, nxt, term, n in out}
+    assert seen == {
+        (0, 0): (1 + g * 2 + g * g * 4, 3, 0.0, 3),  # full n steps, bootstrapped from s_3
+        (0, 1): (2 + g * 4 + g * g * 8, 4, 1.0, 3),  # the episode terminates at the 3rd step: no bootstrap
+        (0, 2): (4 + g * 8, 4, 1.0, 2),              # cut at the termination
+        (0, 3): (8.0, 4, 1.0, 1),
+        (1, 0): (1 + g * 1, 2, 0.0, 2),              # cut at the truncation, bootstrapped from the final obs
+        (1, 1): (1.0, 2, 0.0, 1),
+    }
+    assert [len(q) for q in nstep.pending] == [0, 2]  # env 1's new episode (t=3, 4) waits for its 3rd step
+
+    agent = DQN("CartPole-v1", seed=0, net_arch=[8], buffer_size=100, n_steps=3, gamma=0.5)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in agent.q_target.parameters():
+            p.add_(torch.randn_like(p))
+    s, nxt = torch.randn(4, 4), torch.randn(4, 4)
+    a, r = torch.tensor([0, 1, 1, 0]), torch.randn(4)
+    term, n = torch.tensor([0.0, 1.0, 0.0, 0.0]), torch.tensor([3.0, 2.0, 1.0, 2.0])
+    with torch.no_grad():
+        y = r + 0.5 ** n * (1 - term) * agent.q_target(nxt).max(1).values
+        q = agent.q(s)[torch.arange(4), a]
+    torch.testing.assert_close(agent.td_loss(s, a, r, nxt, term, n), torch.nn.functional.smooth_l1_loss(q, y))
+
+
+def test_n_step_dqn_stores_every_step_once():
+    agent = DQN("CartPole-v1", seed=0, n_steps=3, buffer_size=10_000, learning_starts=0, train_freq=64,
+                gradient_steps=2, net_arch=[16])
+    agent.total_timesteps = 2000
+    for _ in range(3):
+        agent.train_iteration()
+    pending = sum(len(q) for q in agent._n_step.pending)
+    assert agent.buffer.size + pending == agent.num_timesteps and pending <= 4 * 2
+    assert set(np.unique(agent.buffer.n_steps[:agent.buffer.size])) == {1.0, 2.0, 3.0}
+
+
+def test_torch_init_is_nn_linears_default():
+    agent = DQN("CartPole-v1", seed=0, init="torch")
+    w = agent.q.trunk[2].weight  # the second hidden layer, 256 x 256
+    assert w.abs().max() <= 1 / np.sqrt(w.shape[1])  # U(-1/sqrt(fan_in), 1/sqrt(fan_in)); orthogonal(sqrt 2) exceeds it
+    assert DQN("CartPole-v1", seed=0).q.trunk[2].weight.abs().max() > 1 / np.sqrt(w.shape[1])
+    with pytest.raises(ValueError, match="unknown init 'xavier'"):
+        DQN("CartPole-v1", init="xavier")
 
 
 def test_target_net_is_a_copy_of_q_after_each_refresh_also_after_a_resume():
