@@ -198,8 +198,9 @@ class Agent:
         raise TypeError(f"{type(self).__name__} must define train_iteration() (each agent writes its own)")
 
     def _predict(self, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:
-        """Actions of the policy network ``self.policy`` (an ActorCritic); DQN overrides it (argmax Q)."""
-        return self.policy.act(obs, deterministic)[0]
+        """Actions of the policy network ``self.policy`` (an ActorCritic), its actor alone; DQN overrides it
+        (argmax Q)."""
+        return self.policy.sample(obs, deterministic)
 
     def progress(self) -> float:
         """Fraction of the budget (``total_timesteps``) still ahead: 1 at the start, 0 at the end."""

@@ -227,7 +227,7 @@ class ActorCritic(nn.Module):
         return logp, ent, self.v_head(zv).squeeze(-1)
 
     def predict(self, obs, deterministic: bool = True):
-        return self.act(obs, deterministic)[0]
+        return self.sample(obs, deterministic)
 
 
 class QNetwork(nn.Module):
