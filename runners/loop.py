@@ -157,6 +157,7 @@ class Run:
         self._rows = None  # metrics.jsonl, open for the run; flushed with every checkpoint
         self.logger = None  # made once setup has succeeded (no orphan W&B run after a failed setup)
         self._saved_step = resume_payload["step"] if resume_payload else None  # the last checkpoint's step
+        self._media_s = 0.0  # seconds spent making, saving and logging media in this process (time/media_s)
 
     # ---------------------------------------------------------------- helpers
     def _log_row(self, step: int, metrics: dict) -> None:
@@ -201,6 +202,7 @@ class Run:
     def _media(self, step: int) -> None:
         if self.rank != 0:
             return
+        t = time.perf_counter()
         items = self.exp.media() if hasattr(self.exp, "media") else {}
         if items:
             try:
@@ -208,6 +210,7 @@ class Run:
             except OSError as e:
                 raise FileSystemError("write media in", self.run_dir / "media", e) from None
             self.logger.log_media(files, step=step)
+        self._media_s += time.perf_counter() - t
 
     # ---------------------------------------------------------------- the loop
     def execute(self) -> dict:
@@ -359,6 +362,7 @@ class Run:
             "metric": spec.metric,
             "time/wall_s": wall,
             "time/steps_per_s": steps_done / max(time.perf_counter() - t0, 1e-9),
+            "time/media_s": self._media_s,
             "device": str(device),
             "versions": versions(),
             "run_dir": str(self.run_dir),

@@ -86,7 +86,17 @@ class Curve:
     x_label: str = "step"
     title: str = ""
 
+    def image(self) -> np.ndarray:
+        """The lines as an RGB image, drawn without matplotlib (``runners.chart``); a dot at each point of a
+        line of at most 20."""
+        from gymlab.runners.chart import COLOURS, Series, line_chart
+
+        colours = list(COLOURS)
+        return line_chart([Series(name, xs, ys, colours[i % len(colours)], "markers" if len(list(xs)) <= 20 else "line")
+                           for i, (name, (xs, ys)) in enumerate(self.lines.items())], self.title, self.x_label)
+
     def figure(self):
+        """The same lines as a matplotlib Figure (for a notebook)."""
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(5, 3))
@@ -115,11 +125,7 @@ def save_media(items: dict, folder: Path) -> dict:
             plt.close(value)
             out[name] = path
         elif isinstance(value, Curve):
-            import matplotlib.pyplot as plt
-
-            fig = value.figure()
-            fig.savefig(folder / f"{safe}.png", dpi=100, bbox_inches="tight")
-            plt.close(fig)
+            save_image(value.image(), folder / f"{safe}.png")
             out[name] = value
         elif isinstance(value, Video):
             out[name] = save_gif(value.frames, folder / f"{safe}.gif", value.fps)

@@ -27,18 +27,34 @@ from dataclasses import dataclass
 from typing import ClassVar, Optional
 
 import gymnasium as gym
+import numpy as np
 import torch
 
 import gymlab.envs.catch  # noqa: F401  (registers gymlab/Catch-v0)
 from gymlab.agents.base import evaluate
 from gymlab.agents.evaluation import evaluate as evaluate_with_intervals
-from gymlab.agents.figures import return_curve
 from gymlab.envs.factory import check_env_id
 from gymlab.envs.pixels import PixelObservation
+from gymlab.runners.chart import Series, line_chart
 from gymlab.runners.config import RunConfig
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.experiment import Experiment
 from gymlab.runners.media import episode_video
+
+
+def return_chart(episodes, evals, title: str) -> np.ndarray:
+    """What ``agents.figures.return_curve`` plots (training episodes' returns and their running mean against env
+    steps, evaluations with their std), as an image drawn without matplotlib (``runners.chart``)."""
+    series = []
+    if episodes:
+        steps, rets = np.array([e[0] for e in episodes]), np.array([e[1] for e in episodes], dtype=np.float64)
+        k = max(1, len(rets) // 50)
+        series += [Series("training episodes", steps, rets, "tab:blue", "dots"),
+                   Series(f"running mean of {k}", steps[k - 1:], np.convolve(rets, np.ones(k) / k, mode="valid"))]
+    if evals:
+        s, m, sd = (np.array(x, dtype=np.float64) for x in zip(*evals))
+        series.append(Series("evaluation (mean, std)", s, m, "tab:red", "markers", yerr=sd))
+    return line_chart(series, title, "env steps", "episode return")
 
 
 @dataclass
@@ -69,7 +85,9 @@ def env_factory(cfg: RLConfig, render: bool = False):
         if cfg.pixels:
             env = gym.make(cfg.env, render_mode="rgb_array")
             return PixelObservation(env, (cfg.frame_height, cfg.frame_width), cfg.grayscale, cfg.frame_stack)
-        return gym.make(cfg.env, render_mode="rgb_array") if render else gym.make(cfg.env)
+        if render:  # the GIF's env: the training env was checked already; the checker's extra render is skipped
+            return gym.make(cfg.env, render_mode="rgb_array", disable_env_checker=True)
+        return gym.make(cfg.env)
 
     return make
 
@@ -144,7 +162,7 @@ class RL(Experiment):
         return out
 
     def media(self):
-        out = {"return_curve": return_curve(self.agent.episodes, self.evals, f"{self.agent.name} on {self.cfg.env}")}
+        out = {"return_curve": return_chart(self.agent.episodes, self.evals, f"{self.agent.name} on {self.cfg.env}")}
         if self.cfg.gif:
             try:
                 # episode.gif in the run folder, a wandb.Video with the return drawn on the frames

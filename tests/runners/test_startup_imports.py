@@ -41,3 +41,14 @@ def test_a_short_softmax_run_draws_its_templates_without_matplotlib(tmp_path):
            f"'run_dir={tmp_path / 'softmax'}'], quiet=True)")
     assert "matplotlib" not in loaded_after(run)
     assert (tmp_path / "softmax" / "media" / "templates.png").stat().st_size > 0
+
+
+def test_a_short_rl_run_draws_its_return_curve_and_gif_without_matplotlib(tmp_path):
+    run = (f"from gymlab.runners.loop import run\n"
+           f"run('ppo', ['timesteps=512', 'logger.mode=disabled', 'progress=false', "
+           f"'run_dir={tmp_path / 'ppo'}'], quiet=True)")
+    assert "matplotlib" not in loaded_after(run)
+    media = tmp_path / "ppo" / "media"
+    assert (media / "return_curve.png").stat().st_size > 0 and (media / "episode.gif").stat().st_size > 0
+    summary = json.loads((tmp_path / "ppo" / "summary.json").read_text())
+    assert 0 < summary["time/media_s"] < summary["time/wall_s"] + summary["time/media_s"]  # the media's seconds
