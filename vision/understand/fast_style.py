@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -100,21 +99,10 @@ def batch_objective(net: nn.Module, style: torch.Tensor, content_layer: int = 2,
 
 def load_photos(names: Sequence[str], size: int, scales: Sequence[float] = (1.0, 1.25, 1.5)) -> list[torch.Tensor]:
     """The named scikit-image photos, centre-cropped square, as (3, s, s) tensors in [0, 1] at the sides
-    s = round(scale size) (grey photos repeated over the channels, alpha dropped)."""
-    from skimage import data, transform
-
-    out = []
-    for name in names:
-        img = np.asarray(getattr(data, name)(), dtype=np.float64)
-        img = img / 255.0 if img.max() > 1 else img
-        img = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img[..., :3]
-        h, w = img.shape[:2]
-        s = min(h, w)
-        img = img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
-        for side in sorted({max(size, round(f * size)) for f in scales}):
-            small = transform.resize(img, (side, side), anti_aliasing=True).astype(np.float32)
-            out.append(torch.from_numpy(small).permute(2, 0, 1).clamp(0, 1))
-    return out
+    s = round(scale size) (grey photos repeated over the channels, alpha dropped); fresh tensors on every
+    call (the resized photos are cached by ``st.square_photo``)."""
+    return [torch.tensor(st.square_photo(name, side)).permute(2, 0, 1).clamp(0, 1)
+            for name in names for side in sorted({max(size, round(f * size)) for f in scales})]
 
 
 def random_crops(photos: Sequence[torch.Tensor], n: int, size: int, generator: torch.Generator) -> torch.Tensor:

@@ -21,6 +21,7 @@ Pixels are optimised with Adam and clamped to [0, 1] after every step.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -35,20 +36,27 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "camera", "rocket", "immunohistochem
 def load_photo(name: str, size: int = 64) -> torch.Tensor:
     """One of scikit-image's bundled photos as a (1, 3, size, size) float tensor in [0, 1]
     (centre-cropped to a square, resized with anti-aliasing; grey photos are repeated over 3 channels)."""
-    from skimage import data, transform
-
     if name not in PHOTOS:
         raise ValueError(f"unknown photo {name!r}; valid: {', '.join(PHOTOS)}")
+    return torch.tensor(square_photo(name, size)).permute(2, 0, 1).unsqueeze(0).clamp(0, 1)
+
+
+@functools.lru_cache(maxsize=256)
+def square_photo(name: str, side: int) -> np.ndarray:
+    """The named scikit-image photo, centre-cropped square and resized (anti-aliased) to (side, side, 3)
+    float32 (grey repeated over the channels, alpha dropped). Cached per (name, side): the resize of the
+    full-size photo is the slow part; the array is read-only, so callers copy it."""
+    from skimage import data, transform
+
     img = np.asarray(getattr(data, name)(), dtype=np.float64)
     img = img / 255.0 if img.max() > 1 else img
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
-    img = img[..., :3]
+    img = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img[..., :3]
     h, w = img.shape[:2]
     s = min(h, w)
     img = img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
-    img = transform.resize(img, (size, size), anti_aliasing=True)
-    return torch.from_numpy(img.astype(np.float32)).permute(2, 0, 1).unsqueeze(0).clamp(0, 1)
+    out = transform.resize(img, (side, side), anti_aliasing=True).astype(np.float32)
+    out.setflags(write=False)
+    return out
 
 
 class RandomConvNet(nn.Module):

@@ -36,6 +36,8 @@ def test_crops_are_seeded_and_sized():
     a = fs.random_crops(photos, 5, 16, torch.Generator().manual_seed(3))
     b = fs.random_crops(photos, 5, 16, torch.Generator().manual_seed(3))
     assert a.shape == (5, 3, 16, 16) and torch.equal(a, b) and 0 <= a.min() and a.max() <= 1
+    photos[0].zero_()  # the photos are cached: a caller's change never reaches the next caller
+    assert fs.load_photos(["camera"], 16)[0].max() > 0
 
 
 def test_one_forward_pass_gets_most_of_the_optimisation(tmp_path):
@@ -49,22 +51,8 @@ def test_one_forward_pass_gets_most_of_the_optimisation(tmp_path):
     assert any(tmp_path.rglob("panel.png"))
 
 
-@pytest.fixture
-def photos_loaded_once(monkeypatch):
-    """The three runs below load the same photos: resizing them (anti-aliased) is most of a small run's time,
-    so each list is made once and handed out as fresh copies."""
-    made, load = {}, fs.load_photos
-
-    def load_once(names, size, scales=(1.0, 1.25, 1.5)):
-        key = (tuple(names), size, tuple(scales))
-        if key not in made:
-            made[key] = load(names, size, scales)
-        return [p.clone() for p in made[key]]
-
-    monkeypatch.setattr(fs, "load_photos", load_once)
-
-
-def test_fast_style_resumes_exactly(tmp_path, photos_loaded_once):
+def test_fast_style_resumes_exactly(tmp_path):
+    # the three runs load the same photos: st.square_photo resizes each once per process
     from gymlab.runners.loop import resume
 
     common = ["logger.mode=disabled", "progress=false", "eval_every=3", "size=16", "channels=[8,16]",
