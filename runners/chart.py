@@ -8,6 +8,14 @@ A point (x, y) of the data lands on pixel
 where [x0, x1] x [y0, y1] is the data's range widened by 4% on each side (a constant series gets +-1), and
 [left, left + width] x [top, top + height] is the plot area. Ticks are "nice" numbers, multiples of
 1, 2 or 5 x 10^k, about five to an axis. Non-finite values are left out.
+
+With ``log_y`` the y mapping is the same in log10 y:
+
+    py = top + (log10 y1 - log10 y) / (log10 y1 - log10 y0) * height
+
+with [log10 y0, log10 y1] the range of log10 y widened by 4% a side, so powers of ten lie equally spaced; the
+y ticks are powers of ten (every m-th decade when there are many; "nice" numbers when the range holds fewer
+than two), and values y <= 0 are left out.
 """
 from __future__ import annotations
 
@@ -16,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Series", "line_chart", "nice_ticks", "COLOURS"]
+__all__ = ["Series", "line_chart", "nice_ticks", "log_ticks", "COLOURS"]
 
 # matplotlib's tab10, the colours its figures use
 COLOURS = {"tab:blue": (31, 119, 180), "tab:orange": (255, 127, 14), "tab:green": (44, 160, 44),
@@ -48,6 +56,22 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
     return np.array([k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)])
 
 
+def log_ticks(lo: float, hi: float, n: int = 6) -> np.ndarray:
+    """Powers of ten 10^k with k in [lo, hi] (a range of log10 values), every m-th decade so that at most ``n`` + 1;
+    ``nice_ticks`` of the values themselves when fewer than two powers lie in the range."""
+    first, last = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+    if last - first < 1:
+        return nice_ticks(10.0 ** lo, 10.0 ** hi)
+    m = math.ceil((last - first) / n)
+    return 10.0 ** np.arange(first, last + 1, m, dtype=np.float64)
+
+
+def _log10(y) -> np.ndarray:
+    """log10 of the values, NaN or -inf (left out) where y <= 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log10(np.asarray(y, dtype=np.float64))
+
+
 def _label(v: float) -> str:
     return f"{v:.6g}" if abs(v) < 1e6 else f"{v:.3g}"
 
@@ -65,8 +89,9 @@ def _range(values) -> tuple[float, float]:
 
 
 def line_chart(series: list[Series], title: str = "", x_label: str = "", y_label: str = "",
-               size: tuple[int, int] = (600, 350)) -> np.ndarray:
-    """The chart as an RGB image (H, W, 3) uint8: the series over nice ticks, a legend row under the title."""
+               size: tuple[int, int] = (600, 350), log_y: bool = False) -> np.ndarray:
+    """The chart as an RGB image (H, W, 3) uint8: the series over nice ticks, a legend row under the title;
+    ``log_y``: a logarithmic y axis."""
     from PIL import Image, ImageDraw
 
     from gymlab.runners.media import _font
@@ -80,10 +105,11 @@ def line_chart(series: list[Series], title: str = "", x_label: str = "", y_label
     def errs(s):
         return [] if s.yerr is None else [np.asarray(s.ys, float) - s.yerr, np.asarray(s.ys, float) + s.yerr]
 
+    fy = _log10 if log_y else (lambda y: np.asarray(y, float))  # noqa: E731  (y0, y1 below are in fy's units)
     x0, x1 = _range([s.xs for s in series])
-    y0, y1 = _range([y for s in series for y in [s.ys, *errs(s)]])
+    y0, y1 = _range([fy(y) for s in series for y in [s.ys, *errs(s)]])
     to_px = lambda x, y: (left + (np.asarray(x, float) - x0) / (x1 - x0) * (right - left),  # noqa: E731
-                          top + (y1 - np.asarray(y, float)) / (y1 - y0) * (bottom - top))
+                          top + (y1 - fy(y)) / (y1 - y0) * (bottom - top))
 
     for t in nice_ticks(x0, x1):
         px = float(to_px(t, y0)[0])
@@ -91,7 +117,7 @@ def line_chart(series: list[Series], title: str = "", x_label: str = "", y_label
         draw.line([(px, bottom), (px, bottom + 4)], fill=(0, 0, 0))
         text = _label(t)
         draw.text((px - small.getlength(text) / 2, bottom + 6), text, fill=(0, 0, 0), font=small)
-    for t in nice_ticks(y0, y1):
+    for t in log_ticks(y0, y1) if log_y else nice_ticks(y0, y1):
         py = float(to_px(x0, t)[1])
         draw.line([(left, py), (right, py)], fill=(235, 235, 235))
         draw.line([(left - 4, py), (left, py)], fill=(0, 0, 0))
@@ -104,7 +130,7 @@ def line_chart(series: list[Series], title: str = "", x_label: str = "", y_label
     for s in series:
         colour = COLOURS.get(s.colour, (0, 0, 0))
         xs, ys = (np.asarray(v, dtype=np.float64).ravel() for v in (s.xs, s.ys))
-        ok = np.isfinite(xs) & np.isfinite(ys)
+        ok = np.isfinite(xs) & np.isfinite(fy(ys))
         px, py = to_px(xs[ok], ys[ok])
         px, py = px - left, py - top
         pts = list(zip(px.tolist(), py.tolist()))
@@ -117,6 +143,7 @@ def line_chart(series: list[Series], title: str = "", x_label: str = "", y_label
             e = np.broadcast_to(np.asarray(s.yerr, dtype=np.float64), ys.shape)[ok]
             for x, y, d in zip(px, ys[ok], e):
                 lo, hi = to_px(0, y - d)[1] - top, to_px(0, y + d)[1] - top
+                lo = lo if np.isfinite(lo) else bottom - top + 4  # log_y: y - d <= 0 lies below the axis
                 pd.line([(x, lo), (x, hi)], fill=colour)
                 pd.line([(x - 3, lo), (x + 3, lo)], fill=colour)
                 pd.line([(x - 3, hi), (x + 3, hi)], fill=colour)

@@ -15,7 +15,8 @@ What the template does:
   solver/bellman_residual); the runner stops at ``done``.
 - ``evaluate``: eval/expected_value = initial . V, ``eval_episodes`` rollouts of the policy (eval/mean_return,
   eval/success_rate with its Wilson interval) and their exact expected return from the model (eval/exact_return).
-- ``media``: V as a heat map with the policy's arrows (a histogram off-grid), and the convergence history.
+- ``media``: V as a heat map with the policy's arrows (a histogram off-grid; ``runners.value_image``), and the
+  convergence history (``convergence_chart``), drawn with PIL: no matplotlib in a tabular run.
 - Checkpoints: V, policy and the counters (gathered by ``Experiment``).
 """
 from __future__ import annotations
@@ -28,12 +29,22 @@ from typing import ClassVar, Literal, Optional
 
 import numpy as np
 
-from gymlab.agents.figures import convergence, value_map
 from gymlab.agents.tabular_evaluation import exact_episode_return, rollout
 from gymlab.envs.tabular import GYMNASIUM_TABULAR, TABULAR_ENVS, env_by_name, episode_limit, mdp_by_name
+from gymlab.runners.chart import Series, line_chart
 from gymlab.runners.config import RunConfig
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.experiment import Experiment
+from gymlab.runners.value_image import value_image
+
+
+def convergence_chart(history, ylabel: str, title: str, log: bool = True) -> np.ndarray:
+    """What ``agents.figures.convergence`` plots (a solver's per-iteration quantity against the iteration, a log
+    scale when ``log`` and every value is positive), as an image drawn without matplotlib (``runners.chart``)."""
+    h = np.asarray(history, dtype=np.float64)
+    log_y = bool(log and h.size and (h > 0).all())
+    return line_chart([Series(ylabel, np.arange(1, h.size + 1), h, style="markers" if h.size < 50 else "line")],
+                      title, "iteration", ylabel, log_y=log_y)
 
 
 @dataclass
@@ -108,8 +119,8 @@ class Planner(Tabular):
 
     def media(self):
         greedy = self.policy if self.policy.ndim == 1 else None  # a stochastic policy has no arrows
-        out = {"values": value_map(self.mdp, self.V, greedy, self.title, self.cfg.env)}
+        out = {"values": value_image(self.mdp, self.V, greedy, self.title, self.cfg.env)}
         if self.history_label:
             label = self.history_label.format(cfg=self.cfg)
-            out["convergence"] = convergence(self.history, label, self.title, log=self.history_log)
+            out["convergence"] = convergence_chart(self.history, label, self.title, log=self.history_log)
         return out

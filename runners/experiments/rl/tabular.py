@@ -17,12 +17,13 @@ import numpy as np
 
 from gymlab.agents import QLearning, evaluate_policy, linear_schedule, policy_improvement, policy_iteration, \
     value_iteration
-from gymlab.agents.figures import episode_returns, value_map
 from gymlab.agents.policy_evaluation import METHODS
 from gymlab.agents.value_iteration import RULES
 from gymlab.envs.tabular import env_by_name
+from gymlab.runners.chart import Series, line_chart
 from gymlab.runners.registry import register
 from gymlab.runners.templates.planner import Planner, Tabular, TabularConfig
+from gymlab.runners.value_image import value_image
 
 UNIT = {"range": (0.0, 1.0, "in [0, 1]")}
 POSITIVE = {"range": (1, None, ">= 1")}
@@ -104,6 +105,16 @@ class BellmanSolveExperiment(Planner):
         return 1, {}
 
 
+def episode_returns_chart(returns, title: str) -> np.ndarray:
+    """What ``agents.figures.episode_returns`` plots (training episodes' returns, averaged in groups of k for about
+    100 points) as an image drawn without matplotlib (``runners.chart``)."""
+    r = np.asarray(returns, dtype=np.float64)
+    k = max(1, len(r) // 100)
+    means = r[: len(r) // k * k].reshape(-1, k).mean(axis=1)
+    return line_chart([Series(f"mean of {k} episodes", np.arange(len(means)) * k, means)], title, "episode",
+                      f"return (mean of {k})", size=(500, 320))
+
+
 @dataclass
 class QLearningConfig(TabularConfig):
     steps: int = 100  # train steps, each at least env_steps_per_step environment steps (whole episodes)
@@ -143,8 +154,8 @@ class QLearningExperiment(Tabular):
 
     def media(self):
         Q = self.learner.Q
-        return {"values": value_map(self.mdp, Q.max(axis=1), Q.argmax(axis=1), "Q-learning", self.cfg.env),
-                "learning_curve": episode_returns(self.returns, "Q-learning: training episodes")}
+        return {"values": value_image(self.mdp, Q.max(axis=1), Q.argmax(axis=1), "Q-learning", self.cfg.env),
+                "learning_curve": episode_returns_chart(self.returns, "Q-learning: training episodes")}
 
     def state_dict(self):  # the learner's table and generator (not a torch module)
         return {**super().state_dict(), "learner": self.learner.state_dict()}
