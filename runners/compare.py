@@ -15,6 +15,10 @@ Writes, into runs/compare-<timestamp>/: one run directory per (experiment, seed)
   of seeds scoring better than tau);
 - a W&B run (project ``logger.project``, group ``logger.group`` or the compare folder's name,
   job_type ``compare``) with the tables and the plot.
+
+``workers=N`` (N > 1) runs the seeds side by side on Ray: a local Ray with N workers, or the cluster
+named by ``$RAY_ADDRESS`` (started with ``ray start``; its CPUs then set how many run at once). A
+seed gives the same numbers wherever it runs.
 """
 from __future__ import annotations
 
@@ -68,6 +72,8 @@ def compare(names: list[str], items: list[str] = (), *, quiet: bool = False) -> 
     specs = [registry.get(n) for n in names]
     # validate every override against every experiment before running anything
     cfgs = [config_mod.build(spec.config_cls, overrides) for spec in specs]
+    if workers > 1:
+        _check_cluster()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     folder = Path(out) / f"compare-{stamp}"
     i = 1
@@ -93,21 +99,30 @@ def compare(names: list[str], items: list[str] = (), *, quiet: bool = False) -> 
     return result
 
 
+def _check_cluster() -> None:
+    """The cluster in $RAY_ADDRESS, if one is named, answers: else one line, before any folder is made."""
+    try:
+        from gymlab.runners import sweep
+    except ImportError:
+        return  # no Ray: _execute says so
+    address = sweep.cluster_address()
+    if address:
+        sweep._check_reachable(address)
+
+
 def _execute(jobs, workers, quiet):
     import sys
 
     summaries = {}
     if workers > 1:
         try:
-            import os
+            from gymlab.runners.sweep import connect  # first: it sets RAY_AUTH_MODE=disabled for a local Ray
 
-            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
             import ray
         except ImportError:
             raise GymlabError("workers > 1 runs seeds on Ray, which is not installed: pip install 'gymlab[ray]'") from None
-        started = not ray.is_initialized()
-        if started:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        # a local Ray with `workers` workers, or the cluster in $RAY_ADDRESS; or the Ray this process runs
+        started = connect(num_cpus=workers, log_to_driver=False)
         try:
             remote = ray.remote(_run_one)
             refs = {(n, s): remote.remote(n, ov) for n, s, ov in jobs}  # seeds run side by side on Ray workers

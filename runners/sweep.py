@@ -27,11 +27,12 @@ reached that rung before it; otherwise it stops there, as a finished run, and fr
 
 The metric defaults to the experiment's selection metric (a validation metric: choosing
 hyperparameters on the test set would make its accuracy an optimistic estimate). Ray runs locally
-with one worker per core unless ``--address`` names a cluster; for several machines the sweep
-folder must be on a filesystem that every node mounts at the same path (NFS). A crashed trial is
-reported in the table and the others go on. Ctrl-C stops the sweep: Tune saves its state and the
-running trials stop at their next evaluation (a second Ctrl-C: at once). ``--resume DIR`` continues
-it: finished and crashed trials are kept, interrupted ones go on from their runner checkpoint.
+with one worker per core unless ``--address`` (or ``$RAY_ADDRESS``) names a cluster; for several
+machines the sweep folder must be on a filesystem that every node mounts at the same path (NFS).
+A crashed trial is reported in the table and the others go on. Ctrl-C stops the sweep: Tune saves
+its state and the running trials stop at their next evaluation (a second Ctrl-C: at once).
+``--resume DIR`` continues it: finished and crashed trials are kept, interrupted ones go on from
+their runner checkpoint.
 
 Two machines (gymlab installed in the same environment on both, the working folder on NFS at the
 same path)::
@@ -262,24 +263,36 @@ def _check_reachable(address: str) -> None:
                           f"or leave --address out for a local Ray") from None
 
 
-def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
-    """Start a local Ray (one worker per core) or join ``address``; False if Ray was already running."""
+def cluster_address(address: str | None = None) -> str | None:
+    """The Ray cluster to join: ``address`` if given, else ``$RAY_ADDRESS`` (as ``ray`` itself reads it),
+    else None (start a local one)."""
+    return address or os.environ.get("RAY_ADDRESS") or None
+
+
+def connect(address: str | None = None, num_cpus: int | None = None, log_to_driver: bool = True) -> bool:
+    """Join the cluster at ``address`` (or ``$RAY_ADDRESS``), else start a local Ray with ``num_cpus``
+    workers (default one per core); False if Ray was already running in this process.
+
+    A joined cluster's workers get this process's plugins and W&B settings through the runtime
+    environment; a local one's inherit them from this process."""
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")  # trials keep the working directory of `gymlab sweep`
     import ray
 
     if ray.is_initialized():
         return False
+    address = cluster_address(address)
     if address:
         _check_reachable(address)
         env = {k: os.environ[k] for k in ("RAY_CHDIR_TO_TRIAL_DIR", "WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT",
                                           "GYMLAB_PLUGINS")
                if k in os.environ}
         try:
-            ray.init(address=address, runtime_env={"env_vars": env}, logging_level="WARNING")
+            ray.init(address=address, runtime_env={"env_vars": env}, logging_level="WARNING",
+                     log_to_driver=log_to_driver)
         except Exception as e:  # noqa: BLE001 - ConnectionError, RuntimeError, gRPC errors: one line for all
             raise GymlabError(f"cannot join the Ray cluster at {address!r}: {' '.join(str(e).split())[:200]}") from None
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level="WARNING")
+        ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level="WARNING", log_to_driver=log_to_driver)
     return True
 
 
@@ -422,7 +435,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", help="metric to optimise (default: the experiment's selection metric)")
     p.add_argument("--mode", choices=["max", "min"], help="default: the experiment's")
     p.add_argument("--scheduler", choices=["asha", "fifo"], default="asha", help="early stopping (default asha)")
-    p.add_argument("--address", help="join a Ray cluster started with `ray start` (host:6379, or auto)")
+    p.add_argument("--address", help="join a Ray cluster started with `ray start` (host:6379, or auto; "
+                                     "default $RAY_ADDRESS, else a local Ray)")
     p.add_argument("--resume", metavar="SWEEP_DIR", help="continue an interrupted sweep")
     p.add_argument("--out", default="runs", help="parent folder of the sweep folder (default runs)")
     p.add_argument("--cpus-per-trial", type=float, default=1.0)
@@ -446,8 +460,9 @@ def main(argv: list[str]) -> int:
 
     if importlib.util.find_spec("ray") is None:
         raise GymlabError("sweeps need Ray Tune, which is not installed; install it with: pip install 'gymlab[ray]'")
-    if args.address:
-        _check_reachable(args.address)
+    address = cluster_address(args.address)
+    if address:
+        _check_reachable(address)  # before any folder is made
     if args.resume:
         sweep_dir = Path(args.resume)
         if not (sweep_dir / "sweep.json").exists() or not (sweep_dir / "tune").is_dir():

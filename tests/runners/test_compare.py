@@ -103,8 +103,9 @@ def test_compare_logs_to_the_configured_wandb_project_and_group(tmp_path):
     assert {"compare_table", "compare_improvement", "compare_plot"} <= logged
 
 
-def test_compare_runs_seeds_on_ray_workers_with_the_same_numbers(tmp_path):
-    """workers=2: the seeds run in parallel on Ray, and each gives exactly the numbers of a serial run."""
+def test_compare_runs_seeds_on_ray_workers_with_the_same_numbers(ray_cluster, tmp_path):
+    """workers=2: the seeds run in parallel on Ray (the session's; test_plugins starts compare's own),
+    and each gives exactly the numbers of a serial run."""
     common = ["seeds=2", "steps=30", "eval_every=10", "logger.mode=disabled"]
     par = compare(["softmax"], [*common, "workers=2", f"out={tmp_path / 'par'}"], quiet=True)
     ser = compare(["softmax"], [*common, f"out={tmp_path / 'ser'}"], quiet=True)
@@ -114,3 +115,13 @@ def test_compare_runs_seeds_on_ray_workers_with_the_same_numbers(tmp_path):
         assert a["eval/accuracy"] == b["eval/accuracy"] and a["steps"] == b["steps"] == 30
     pick = [[r for r in t["table"] if r["metric"] == "eval/accuracy"][0] for t in (par, ser)]
     assert pick[0]["values"] == pick[1]["values"] and pick[0]["iqm"] == pick[1]["iqm"]
+
+
+def test_an_unreachable_ray_address_is_one_line_before_any_folder(tmp_path, monkeypatch):
+    from gymlab.runners.errors import GymlabError
+
+    pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")  # nothing listens there
+    with pytest.raises(GymlabError, match="cannot reach the Ray cluster at '127.0.0.1:9'") as err:
+        compare(["softmax"], ["seeds=2", "workers=2", *COMMON, f"out={tmp_path}"], quiet=True)
+    assert "\n" not in str(err.value) and not list(tmp_path.iterdir())

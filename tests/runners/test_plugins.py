@@ -139,14 +139,16 @@ def test_bad_plugin_is_one_line(tmp_path, plugin, needle):
 
 
 @pytest.mark.slow
-def test_plugin_on_ray_workers(tmp_path):
-    pytest.importorskip("ray")
+def test_plugin_on_ray_workers(tmp_path, ray_cluster):
     write_plugin(tmp_path)
+    # compare starts a Ray of its own, as a user's `gymlab compare ... workers=2` does: its workers
+    # inherit $GYMLAB_PLUGINS.
     cmp = json.loads(gymlab("--plugin", "myexp.py", "compare", "mean-sgd", "seeds=2", "workers=2", "steps=10",
                             "--json", cwd=tmp_path).stdout)
     assert {row["experiment"] for row in cmp["table"]} == {"mean-sgd"}
-    # A sweep's trials run on Ray workers, which import the plugin from $GYMLAB_PLUGINS.
+    # The sweep joins a running cluster (the session's) through $RAY_ADDRESS: its trials run on
+    # workers started before the plugin was named, which get it through Ray's runtime environment.
     out = gymlab("--plugin", "myexp.py", "sweep", "mean-sgd", "lr=0.05,0.2", "steps=20", "--scheduler", "fifo",
-                 "--quiet", cwd=tmp_path).stdout
+                 "--quiet", cwd=tmp_path, env={"RAY_ADDRESS": ray_cluster}).stdout
     assert "best: lr=0.2" in out and out.count("| finished |") == 2
     assert f"reproduce: `gymlab --plugin {tmp_path / 'myexp.py'} run mean-sgd" in out

@@ -1,5 +1,6 @@
 """`gymlab sweep` on a real local Ray Tune: ASHA early stopping and the best config, a crashed trial,
-an interrupted sweep resumed, and the command line's errors. One Ray session serves the module."""
+an interrupted sweep resumed, and the command line's errors. The session's Ray (conftest's
+ray_cluster) serves them all."""
 import json
 import os
 import signal
@@ -19,17 +20,6 @@ from gymlab.runners.loop import run  # noqa: E402
 COMMON = ["steps=60", "eval_every=10", "logger.mode=disabled"]
 
 
-@pytest.fixture(scope="module")
-def ray_session():
-    # Workers inherit the environment of the raylet that ray.init starts: one thread each, no W&B.
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in {"OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "RAY_CHDIR_TO_TRIAL_DIR": "0"}.items():
-            mp.setenv(k, os.environ.get(k, v))
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-        yield
-        ray.shutdown()
-
-
 def _sweep_dir(out: Path) -> Path:
     (d,) = [p for p in out.iterdir() if p.name.startswith("sweep-softmax-")]
     return d
@@ -40,7 +30,7 @@ def _direct(lr, tmp_path, *extra):
     return run("softmax", [f"lr={lr}", *COMMON, *extra, "progress=false", f"out={tmp_path / 'direct'}"], quiet=True)
 
 
-def test_asha_stops_the_bad_trials_early_and_picks_the_best_config(ray_session, tmp_path, capsys):
+def test_asha_stops_the_bad_trials_early_and_picks_the_best_config(ray_cluster, tmp_path, capsys):
     code = sweep.main(["softmax", "lr=0.5,0.1,0.001,0.0001", *COMMON, "--scheduler", "asha",
                        "--out", str(tmp_path), "--quiet"])
     assert code == 0
@@ -81,7 +71,7 @@ def test_asha_stops_the_bad_trials_early_and_picks_the_best_config(ray_session, 
     assert plt.imread(d / "sweep.png").shape[0] > 100
 
 
-def test_a_crashed_trial_is_reported_and_an_interrupted_sweep_resumes(ray_session, tmp_path):
+def test_a_crashed_trial_is_reported_and_an_interrupted_sweep_resumes(ray_cluster, tmp_path):
     # A short and a long trial (and two that crash in setup): Ctrl-C lands once the short one has
     # finished and while the long one still runs, so the resume has one trial to keep and one to continue.
     args = ["softmax", "lr=0.5", "steps=60,3000", "data=digits,bogus", "eval_every=10", "logger.mode=disabled",
@@ -168,6 +158,14 @@ def test_bad_search_space_is_one_line_and_nonzero(space, message, tmp_path, caps
 
 def test_unreachable_address_is_one_line_and_nonzero(tmp_path, capsys):
     assert cli(["sweep", "softmax", "lr=0.1,0.5", "--address", "127.0.0.1:9", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot reach the Ray cluster at '127.0.0.1:9'" in err and "\n" not in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_ray_address_in_the_environment_is_the_default_address(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")
+    assert cli(["sweep", "softmax", "lr=0.1,0.5", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "cannot reach the Ray cluster at '127.0.0.1:9'" in err and "\n" not in err
     assert not list(tmp_path.iterdir())
