@@ -3,15 +3,16 @@ with matplotlib, without its import, which costs a short tabular run more than t
 
 On a grid (``mdp.grid_shape`` = (rows, cols), states numbered row-major, s = r * cols + c) a pixel means:
 
-    the cell (r, c) is the square of ``cell`` x ``cell`` pixels whose top-left corner is (x0 + c * cell, y0 + r * cell),
-    coloured lut[min(255, floor((V(s) - min V) / (max V - min V) * 256))], lut = ``runners.media.colormap(cmap)``
+    the cell (r, c) is the square of ``cell`` x ``cell`` pixels with top-left corner (LEFT + c * cell, TOP + r * cell),
+    coloured lut[min(255, floor((V(s) - min V) / (max V - min V) * 256))], lut = ``runners.media.colormap(cmap)``,
+    cell = cell_size(rows, cols) = min(56, 560 // max(rows, cols)) pixels, at least 1
 
 so the cell of largest V has the colour bar's top colour and the cell of smallest V its bottom one (all cells the
 bottom colour when V is constant). On the cell, in black or white (whichever stands out on its colour): the letter
 of the map (FrozenLake's holes H and goal G, CliffWalking's cliff C; G on other terminal states), else an arrow from
 the centre the way the policy's action moves. The colour bar on the right is labelled with max V, the middle value
-and min V. Grids over ``max_px`` cells a side show every k-th row and column (said in the title); arrows and
-letters are drawn on grids of at most 2,500 cells whose cells are at least 8 pixels wide.
+and min V. Grids of more than 560 cells a side (``max_px``) show every k-th row and column (said in the title);
+arrows and letters are drawn on grids of at most 2,500 cells whose cells are at least 8 pixels wide.
 
 Off the grid, a histogram of V (its outline, ``runners.chart.line_chart``).
 """
@@ -23,7 +24,9 @@ import numpy as np
 
 from gymlab.runners.media import _font, colormap
 
-__all__ = ["value_image", "value_grid", "action_moves", "cell_labels"]
+__all__ = ["value_image", "value_grid", "cell_size", "action_moves", "cell_labels", "LEFT", "TOP"]
+
+LEFT, TOP = 16, 28  # the grid's top-left pixel (the title above it)
 
 # (d_row, d_col) of each action: FrozenLake and gridworld: 0 left, 1 down, 2 right, 3 up (envs.gridworld.MOVES)
 FROZENLAKE_MOVES = np.array([[0, -1], [1, 0], [0, 1], [-1, 0]])
@@ -76,6 +79,11 @@ def value_histogram(V: np.ndarray, title: str, bins: int = 50) -> np.ndarray:
     return line_chart([Series("states per bin", xs, ys)], title, "V(s)", "states", size=(500, 320))
 
 
+def cell_size(rows: int, cols: int, max_px: int = 560) -> int:
+    """The side of a cell in pixels: the grid at most ``max_px`` wide and tall, cells at most 56 pixels."""
+    return max(1, min(56, max_px // max(rows, cols)))
+
+
 def value_grid(values: np.ndarray, title: str = "", arrows: np.ndarray | None = None, letters: np.ndarray | None = None,
                cmap: str = "RdBu_r", max_px: int = 560) -> np.ndarray:
     """``values`` (rows, cols) as coloured cells (the module docstring's mapping) with a colour bar;
@@ -87,9 +95,9 @@ def value_grid(values: np.ndarray, title: str = "", arrows: np.ndarray | None = 
     k = max(1, math.ceil(max(rows, cols) / max_px))  # every k-th row and column on grids too large to show
     if k > 1:
         values, arrows, letters = values[::k, ::k], None, None
-        title = f"{title}, every {k}th cell"
+        title = f"{title}, every {k}-th row and column"
     r, c = values.shape
-    cell = max(1, min(56, max_px // max(r, c)))
+    cell = cell_size(r, c, max_px)
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     x = (np.nan_to_num(values, nan=lo) - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
@@ -101,9 +109,9 @@ def value_grid(values: np.ndarray, title: str = "", arrows: np.ndarray | None = 
     gw, gh = c * cell, r * cell
     bar_h, bar_w = max(gh, 120), 14
     labels = [f"{v:.4g}" for v in (hi, (lo + hi) / 2, lo)]
-    width = gw + 16 + bar_w + 6 + int(max(small.getlength(t) for t in labels)) + 8
-    W = max(width + 16, int(font.getlength(title)) + 20)
-    x0, y0 = (W - width) // 2 + 8, 28
+    x0, y0 = LEFT, TOP
+    label_w = int(max(small.getlength(t) for t in labels))
+    W = max(x0 + gw + 16 + bar_w + 6 + label_w + 8, int(font.getlength(title)) + 20)
     img = np.full((y0 + max(gh, bar_h) + 12, W, 3), 255, dtype=np.uint8)
     img[y0:y0 + gh, x0:x0 + gw] = cells
     bx = x0 + gw + 16  # the colour bar: the top row is lut[255], the bottom row lut[0]
@@ -125,7 +133,8 @@ def value_grid(values: np.ndarray, title: str = "", arrows: np.ndarray | None = 
                 if letters is not None and letters[i, j]:
                     t = str(letters[i, j])
                     box = letter_font.getbbox(t)
-                    draw.text((cx - (box[0] + box[2]) / 2, cy - (box[1] + box[3]) / 2), t, fill=colour, font=letter_font)
+                    draw.text((cx - (box[0] + box[2]) / 2, cy - (box[1] + box[3]) / 2), t, fill=colour,
+                              font=letter_font)
                 elif arrows is not None:
                     _arrow(draw, cx, cy, arrows[i, j], cell, colour)
     return np.asarray(pil)

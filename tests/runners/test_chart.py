@@ -48,3 +48,21 @@ def test_a_curve_image_draws_each_line_in_its_own_colour():
     img = Curve({"train": ([1, 2, 3], [3.0, 2.0, 1.5]), "eval": ([2], [2.2])}, "step", "nats").image()
     for name in ("tab:blue", "tab:orange"):
         assert (img == np.array(COLOURS[name])).all(-1).sum() > 20, name
+
+
+def test_log_y_puts_powers_of_ten_on_equally_spaced_rows_and_leaves_out_values_at_or_below_zero():
+    from gymlab.runners.chart import log_ticks
+
+    xs, ys = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 0.1, 0.01, 1e-3, 1e-4, 0.0]
+    img = line_chart([Series("r", xs, ys, "tab:red", "markers")], "title", "x", "y", log_y=True)
+    red = np.array(COLOURS["tab:red"])
+    cells = [pixel(x, k, 0, 5, -4, 0) for x, k in zip(xs, [0, -1, -2, -3, -4])]  # the mapping in log10 y
+    assert len({b[0] - a[0] for a, b in zip(cells, cells[1:])}) <= 2  # equally spaced rows (to a rounding)
+    for r, c in cells:
+        assert (img[r - 1:r + 2, c - 1:c + 2] == red).all(axis=-1).any(), (r, c)
+    _, c0 = pixel(5, 0, 0, 5, -4, 0)  # y = 0 has no log: no marker, no line at x = 5
+    assert not (img[48:308, c0 - 1:c0 + 2] == red).all(axis=-1).any()
+    assert log_ticks(-8.3, 0.3) == pytest.approx(10.0 ** np.arange(-8, 1, 2))  # every 2nd of 9 decades
+    assert log_ticks(-2.2, -0.9).tolist() == [0.01, 0.1]
+    few = log_ticks(-0.5, 0.2)  # one power in range: nice ticks of the values
+    assert len(few) >= 2 and (few >= 10 ** -0.5).all() and (few <= 10 ** 0.2).all()

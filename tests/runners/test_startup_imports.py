@@ -52,3 +52,14 @@ def test_a_short_rl_run_draws_its_return_curve_and_gif_without_matplotlib(tmp_pa
     assert (media / "return_curve.png").stat().st_size > 0 and (media / "episode.gif").stat().st_size > 0
     summary = json.loads((tmp_path / "ppo" / "summary.json").read_text())
     assert 0 < summary["time/media_s"] < summary["time/wall_s"] + summary["time/media_s"]  # the media's seconds
+
+
+def test_tabular_runs_draw_their_value_maps_and_curves_without_matplotlib(tmp_path):
+    common = "'logger.mode=disabled', 'progress=false'"
+    run = (f"from gymlab.runners.loop import run\n"
+           f"run('value-iteration', [{common}, 'run_dir={tmp_path / 'vi'}'], quiet=True)\n"
+           f"run('q-learning', ['steps=2', 'env_steps_per_step=200', 'eval_every=2', 'eval_episodes=10', {common}, "
+           f"'run_dir={tmp_path / 'q'}'], quiet=True)")
+    assert "matplotlib" not in loaded_after(run)
+    for png in ("vi/media/values.png", "vi/media/convergence.png", "q/media/values.png", "q/media/learning_curve.png"):
+        assert (tmp_path / png).stat().st_size > 0, png
