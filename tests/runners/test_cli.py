@@ -9,6 +9,7 @@ import time
 import pytest
 import torch
 
+from gymlab.runners.loop import run
 from gymlab.vision.data.safe_load import load_checkpoint
 
 ENV = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
@@ -38,7 +39,7 @@ def test_bad_input_is_one_line_exit_2_no_traceback(tmp_path, args, needle):
 
 
 def test_corrupt_checkpoint_from_the_command_line(tmp_path):
-    gymlab("run", "softmax", "steps=20", "eval_every=10", "run_dir=r", cwd=tmp_path, check=True)
+    run("softmax", ["steps=20", "eval_every=10", f"run_dir={tmp_path / 'r'}", "progress=false"], quiet=True)
     (tmp_path / "r" / "checkpoints" / "latest.pt").write_bytes(b"\x00garbage")
     p = gymlab("resume", "r", cwd=tmp_path)
     assert p.returncode == 2 and "corrupt" in p.stderr and "Traceback" not in p.stderr
@@ -72,7 +73,14 @@ def test_ctrl_c_checkpoints_exits_130_and_resume_matches_uninterrupted(tmp_path)
     step = load_checkpoint(latest)["step"]
     total = step + 45
     gymlab("resume", "cut", f"steps={total}", cwd=tmp_path, check=True)
-    gymlab("run", "softmax", f"steps={total}", "eval_every=20", "run_dir=ref", cwd=tmp_path, check=True)
+    # the uninterrupted reference needs no process of its own; one thread, as the command's processes
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run("softmax", [f"steps={total}", "eval_every=20", f"run_dir={tmp_path / 'ref'}", "progress=false"],
+            quiet=True)
+    finally:
+        torch.set_num_threads(threads)
     a = load_checkpoint(tmp_path / "cut" / "checkpoints" / "latest.pt")
     b = load_checkpoint(tmp_path / "ref" / "checkpoints" / "latest.pt")
     assert a["step"] == b["step"] == total

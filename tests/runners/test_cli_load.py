@@ -23,10 +23,20 @@ def gymlab_cli(*args, cwd):
     return p.stdout
 
 
-def test_load_a_cli_trained_agent(tmp_path):
+def gymlab_eval(run_dir, capsys) -> dict:
+    """`gymlab eval RUN_DIR --json`, run by the command's own main() in this process (a new process
+    costs seconds; the training above is the command-line process whose run this reads)."""
+    from gymlab.runners.cli import main
+
+    capsys.readouterr()
+    assert main(["eval", str(run_dir), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_load_a_cli_trained_agent(tmp_path, capsys):
     gymlab_cli("run", "ppo", "timesteps=1024", "eval_episodes=3", "gif=false", "run_dir=ppo", "progress=false",
                cwd=tmp_path)
-    cli = json.loads(gymlab_cli("eval", "ppo", "--json", cwd=tmp_path))
+    cli = gymlab_eval(tmp_path / "ppo", capsys)
     agent = gymlab.load(tmp_path / "ppo")
     assert agent.experiment == "ppo" and agent.run_config.env == "CartPole-v1" and agent.run_config.eval_episodes == 3
 
@@ -47,9 +57,9 @@ def test_load_a_cli_trained_agent(tmp_path):
     assert env.action_space.contains(int(action)) and state is None
 
 
-def test_load_a_cli_trained_classifier_takes_raw_images(tmp_path):
+def test_load_a_cli_trained_classifier_takes_raw_images(tmp_path, capsys):
     gymlab_cli("run", "mlp", "steps=40", "eval_every=20", "run_dir=mlp", "progress=false", cwd=tmp_path)
-    cli = json.loads(gymlab_cli("eval", "mlp", "--json", cwd=tmp_path))
+    cli = gymlab_eval(tmp_path / "mlp", capsys)
     model = gymlab.load(tmp_path / "mlp")
     assert isinstance(model, torch.nn.Module) and not model.training
     assert model.run_config.data.name == "digits" and model.experiment == "mlp"
@@ -63,10 +73,10 @@ def test_load_a_cli_trained_classifier_takes_raw_images(tmp_path):
     assert accuracy > 0.5  # learned something: 10 classes
 
 
-def test_load_a_cli_trained_linear_classifier(tmp_path):
+def test_load_a_cli_trained_linear_classifier(tmp_path, capsys):
     """softmax keeps a weight matrix, not a module: its export() makes one, standardisation included."""
     gymlab_cli("run", "softmax", "steps=60", "eval_every=30", "run_dir=sm", "progress=false", cwd=tmp_path)
-    cli = json.loads(gymlab_cli("eval", "sm", "--json", cwd=tmp_path))
+    cli = gymlab_eval(tmp_path / "sm", capsys)
     model = gymlab.load(tmp_path / "sm")
     assert isinstance(model, torch.nn.Module) and not model.training
 
@@ -114,7 +124,8 @@ def test_load_errors_are_one_line(tmp_path):
         gymlab.load(tmp_path / "missing")
     with pytest.raises(GymlabError, match="bad checkpoint 'final'; valid: best, latest"):
         gymlab.load(tmp_path, checkpoint="final")
-    subprocess.run([sys.executable, "-m", "gymlab.runners.cli", "run", "knn", "run_dir=knn", "progress=false"],
-                   cwd=tmp_path, env=ENV, check=True, capture_output=True, timeout=300)
+    from gymlab.runners.loop import run
+
+    run("knn", [f"run_dir={tmp_path / 'knn'}", "progress=false", "logger.mode=disabled"], quiet=True)
     with pytest.raises(GymlabError, match="knn keeps no trained agent or nn.Module to load"):
         gymlab.load(tmp_path / "knn")
