@@ -53,19 +53,21 @@ def cell_labels(env_name: str, shape: tuple[int, int]) -> np.ndarray:
 
 def value_image(mdp, V, policy, title: str, env_name: str = "", cmap: str = "RdBu_r") -> np.ndarray:
     """``agents.figures.value_map`` as an RGB image (H, W, 3) uint8. ``policy``: an (S,) array of actions drawn as
-    arrows (None: none)."""
+    arrows (None: none); arrows and letters on grids of at most 2,500 cells."""
     V = np.asarray(V, dtype=np.float64)
     if mdp.grid_shape is None:
         return value_histogram(V, f"{title}: values of the {mdp.S} states")
     rows, cols = mdp.grid_shape
     letters, arrows = None, None
-    if policy is not None and rows * cols <= 2500:
+    if rows * cols <= 2500:
         labels = cell_labels(env_name, (rows, cols))
         letters = np.where(np.isin(labels, ["H", "G", "C"]), labels, "")
         letters = np.where((letters == "") & np.asarray(mdp.terminal).reshape(rows, cols), "G", letters)
-        moves = action_moves(env_name)
-        arrows = moves[np.asarray(policy, dtype=np.int64) % len(moves)].reshape(rows, cols, 2)
-    return value_grid(V.reshape(rows, cols), f"{title}: V and greedy policy ({mdp.name})", arrows, letters, cmap)
+        if policy is not None:
+            moves = action_moves(env_name)
+            arrows = moves[np.asarray(policy, dtype=np.int64) % len(moves)].reshape(rows, cols, 2)
+    what = "V and greedy policy" if arrows is not None else "V"
+    return value_grid(V.reshape(rows, cols), f"{title}: {what} ({mdp.name})", arrows, letters, cmap)
 
 
 def value_histogram(V: np.ndarray, title: str, bins: int = 50) -> np.ndarray:

@@ -60,6 +60,9 @@ def test_frozenlake_shows_holes_and_goal_as_letters_and_the_greedy_policy_as_arr
     assert sol.policy[0] == 0  # left, in FrozenLake's order
     dr, dc = ink_offset(img, 0, 0, cell)
     assert dc < -0.04 and abs(dr) < 0.02
+    no_policy = value_image(mdp, sol.V, None, "V", "FrozenLake-v1")  # letters still, no arrows
+    assert (cell_pixels(no_policy, 1, 1, cell) == 255).all(-1).sum() > 30
+    assert (cell_pixels(no_policy, 0, 0, cell) == cell_pixels(no_policy, 0, 0, cell)[0, 0]).all()
 
 
 def test_cliffwalking_arrows_follow_its_own_action_order():
