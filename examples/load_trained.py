@@ -2,15 +2,13 @@
 
     gymlab run mlp run_dir=runs/my-mlp && python examples/load_trained.py runs/my-mlp
     gymlab run ppo run_dir=runs/my-ppo && python examples/load_trained.py runs/my-ppo
-    python examples/load_trained.py              # trains a small mlp with the CLI first
+    python examples/load_trained.py              # trains a small mlp first, as `gymlab run mlp` would
 
 ``gymlab.load`` rebuilds the run's experiment from its config.yaml and loads a checkpoint (best by
 default). An agent comes back with ``predict``; a classifier as an ``nn.Module`` in eval mode that
 takes raw images, its input normalisation attached; the run's config is ``run_config``.
 """
 import argparse
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -46,8 +44,8 @@ def play(agent) -> float:
 def main(run_dir: str | None, steps: int) -> float:
     if run_dir is None:
         run_dir = str(Path(tempfile.mkdtemp()) / "mlp")
-        subprocess.run([sys.executable, "-m", "gymlab.runners.cli", "run", "mlp", f"steps={steps}",
-                        f"run_dir={run_dir}", "progress=false", "logger.mode=disabled"], check=True)
+        gymlab.run("mlp", [f"steps={steps}", f"run_dir={run_dir}", "progress=false", "logger.mode=disabled"],
+                   quiet=True)  # the run `gymlab run mlp` makes, in this process
     trained = gymlab.load(run_dir)
     print(f"loaded {trained.experiment} from {run_dir}: {type(trained).__name__}")
     data = getattr(trained.run_config, "data", registry.get(trained.experiment).data)

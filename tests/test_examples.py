@@ -35,7 +35,7 @@ def test_sb3_style_cartpole(tmp_path):
 
 
 def test_custom_env_through_the_api_and_the_cli(tmp_path):
-    out = python(EXAMPLES / "custom_env.py", "--timesteps", "2048", cwd=tmp_path)
+    out = python(EXAMPLES / "custom_env.py", "--timesteps", "1024", cwd=tmp_path)
     assert "API: mean return" in out and "runner: mean return" in out
     s = json.loads(gymlab("run", "ppo", "env=custom_env:Corridor-v0", "timesteps=1024", "gif=false", "--json",
                           cwd=tmp_path, env={"PYTHONPATH": str(EXAMPLES)}))
@@ -60,7 +60,11 @@ def test_plugin_experiment_from_python_and_the_cli_then_loaded(tmp_path):
 def test_load_trained_mlp_and_ppo(tmp_path):
     out = python(EXAMPLES / "load_trained.py", "--steps", "60", cwd=tmp_path)
     assert "loaded mlp" in out and "test accuracy" in out
-    gymlab("run", "ppo", "timesteps=1024", "gif=false", "run_dir=ppo", cwd=tmp_path)
+    # `gymlab run ppo ...` in this process (a new one costs seconds; test_cli_load trains one by the CLI)
+    from gymlab.runners.loop import run
+
+    run("ppo", ["timesteps=1024", "eval_episodes=3", "gif=false", f"run_dir={tmp_path / 'ppo'}", "progress=false",
+                "logger.mode=disabled"], quiet=True)
     out = python(EXAMPLES / "load_trained.py", "ppo", cwd=tmp_path)
     assert "loaded ppo" in out and "one episode of CartPole-v1" in out
 
