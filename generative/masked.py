@@ -77,7 +77,8 @@ def split_groups(x: torch.Tensor, n: int, data_channels: int = 1) -> tuple[torch
     if k % (n * data_channels):
         raise ValueError(f"{k} channels do not split into {n} chunks of {data_channels} groups")
     parts = x.view(b, data_channels, n, k // (n * data_channels), h, w)
-    return tuple(parts[:, :, t].reshape(b, k // n, h, w) for t in range(n))
+    # unbind, not parts[:, :, t]: its backward is one stack, not n full-size zero buffers
+    return tuple(p.reshape(b, k // n, h, w) for p in parts.unbind(2))
 
 
 def logits_view(out: torch.Tensor, data_channels: int, levels: int) -> torch.Tensor:

@@ -89,10 +89,12 @@ def make_scenes(digits: torch.Tensor, digit_labels: torch.Tensor, n: int, *, siz
     rng = np.random.default_rng(seed)
     images = torch.zeros(n, 1, size, size)
     masks = torch.zeros(n, size, size, dtype=torch.int64)
-    # every digit at every pixel size once: resizing is then a table look-up
+    # every digit at every pixel size once: resizing is then a table look-up; the pasting works on NumPy
+    # views of the same memory (per-digit torch calls on such small patches cost more than the work)
     sizes = range(min_px, max_px + 1)
-    resized = {s: F.interpolate(digits, size=(s, s), mode="bilinear", align_corners=False).clamp(0, 1)[:, 0]
+    resized = {s: F.interpolate(digits, size=(s, s), mode="bilinear", align_corners=False).clamp(0, 1)[:, 0].numpy()
                for s in sizes}
+    canvas, mask_np, digit_labels = images.numpy(), masks.numpy(), np.asarray(digit_labels)
     all_boxes, all_labels, captions = [], [], []
     for i in range(n):
         k = int(rng.integers(min_digits, max_digits + 1))
@@ -104,18 +106,17 @@ def make_scenes(digits: torch.Tensor, digit_labels: torch.Tensor, n: int, *, siz
                 x0, y0 = int(rng.integers(0, size - s + 1)), int(rng.integers(0, size - s + 1))
                 patch = resized[s][j]
                 ink = patch > INK
-                rows, cols = torch.where(ink)
+                rows, cols = np.nonzero(ink)
                 if len(rows) == 0:
                     continue
-                box = [x0 + cols.min().item(), y0 + rows.min().item(), x0 + cols.max().item() + 1,
-                       y0 + rows.max().item() + 1]
+                box = [x0 + int(cols.min()), y0 + int(rows.min()), x0 + int(cols.max()) + 1, y0 + int(rows.max()) + 1]
                 if all(_iou(box, b) <= max_overlap for b in boxes):
                     break
             else:
                 continue  # no room left on this canvas
-            region = images[i, 0, y0:y0 + s, x0:x0 + s]
-            torch.maximum(region, patch, out=region)
-            masks[i, y0:y0 + s, x0:x0 + s][ink] = int(digit_labels[j]) + 1
+            region = canvas[i, 0, y0:y0 + s, x0:x0 + s]
+            np.maximum(region, patch, out=region)
+            mask_np[i, y0:y0 + s, x0:x0 + s][ink] = int(digit_labels[j]) + 1
             boxes.append(box)
             labels.append(int(digit_labels[j]))
         b = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
