@@ -21,9 +21,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
+
+# scipy.linalg and scipy.sparse.linalg are imported by the solvers that use them: their import is a large part of
+# a run's start-up, and deep-RL runs (which import this package) never solve a linear system.
 
 from gymlab.envs.tabular import MRP, TabularMDP
 
@@ -45,6 +46,9 @@ def bellman_system(mrp: MRP):
 
 def solve_mrp(mrp: MRP, method: str = "auto", tol: float = 1e-12) -> np.ndarray:
     """V = (I - gamma P)^-1 R for a Markov reward process; returns V as an (S,) array."""
+    import scipy.linalg
+    import scipy.sparse.linalg as spla
+
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     A, b = bellman_system(mrp)
@@ -91,6 +95,8 @@ def bandwidth(A) -> int:
 def _gmres(A, b, tol, restart: int = 40, cycles: int = 5):
     """GMRES(restart) in cycles; gives up (None) after the first cycle if the residual has not fallen
     below 1e-3 of ||b|| (slow mixing, e.g. a large grid: a direct solve is then faster)."""
+    import scipy.sparse.linalg as spla
+
     norm_b = max(np.linalg.norm(b), 1e-300)
     V = np.zeros_like(b)
     for cycle in range(cycles):

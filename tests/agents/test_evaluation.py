@@ -170,3 +170,13 @@ def test_evaluate_refuses_mismatched_seeds_and_bad_keys():
         evaluate(push_right, "CartPole-v1", episodes=1, confidence=95)
     with pytest.raises(ValueError, match="names none"):
         evaluate(push_right)
+
+
+def test_iqm_equals_scipys_trimmed_mean_for_every_size():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    for n in range(1, 41):  # floor(n / 4) dropped at each end, every remainder of n mod 4
+        x = rng.normal(size=n)
+        assert stats.iqm(x) == pytest.approx(scipy_stats.trim_mean(x, 0.25), abs=1e-12), n
+        batch = rng.normal(size=(5, n, 2))  # bootstrap replicates of a (runs, tasks) matrix
+        assert np.allclose(stats._BATCHED["iqm"](batch), scipy_stats.trim_mean(batch.reshape(5, -1), 0.25, axis=1))

@@ -63,3 +63,10 @@ def test_tabular_runs_draw_their_value_maps_and_curves_without_matplotlib(tmp_pa
     assert "matplotlib" not in loaded_after(run)
     for png in ("vi/media/values.png", "vi/media/convergence.png", "q/media/values.png", "q/media/learning_curve.png"):
         assert (tmp_path / png).stat().st_size > 0, png
+
+
+def test_deep_rl_runs_leave_scipys_solvers_and_statistics_unimported():
+    probe = ("import gymlab.runners.templates.rl, sys\n"
+             "print(sorted(m for m in ('scipy.linalg', 'scipy.sparse.linalg', 'scipy.stats') if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", probe], env=ENV, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "[]", (p.stdout, p.stderr)
