@@ -2,7 +2,8 @@
 
 1. Fixed cost of a run: ``gymlab run softmax steps=1 eval_every=1`` in a fresh interpreter (process
    start, imports, config, logger, one step, one evaluation, checkpoint, summary), with W&B disabled
-   and offline, beside ``python -c "import torch"`` in the same run (interleaved, median of --repeat).
+   and offline, and of an RL run, ``gymlab run ppo timesteps=1 gif=false`` (one rollout and update, one
+   evaluation), beside ``python -c "import torch"`` in the same run (interleaved, median of --repeat).
    Goal (issue 18): under 2 s. Wall time and the child's CPU time (user + sys): on a machine shared with
    other jobs the wall time stretches with the load, the CPU time much less.
 2. Media share of a short run: ``gymlab run ppo seed=S`` (CartPole-v1; it stops when solved) in a fresh
@@ -61,7 +62,10 @@ def fixed_cost(repeat: int) -> list[dict]:
                                "progress=false", f"logger.mode={mode}", f"run_dir={d}/{mode}{i}"]
         cmds = {'python -c "import torch"': lambda i: [PY, "-c", "import torch"],
                 "gymlab run softmax steps=1 (W&B disabled)": lambda i: run("disabled", i),
-                "gymlab run softmax steps=1 (W&B offline)": lambda i: run("offline", i)}
+                "gymlab run softmax steps=1 (W&B offline)": lambda i: run("offline", i),
+                "gymlab run ppo timesteps=1 gif=false (W&B disabled)": lambda i: [
+                    PY, "-m", "gymlab.runners.cli", "run", "ppo", "timesteps=1", "gif=false", "progress=false",
+                    "logger.mode=disabled", f"run_dir={d}/ppo{i}"]}
         times = {k: [] for k in cmds}
         for i in range(repeat):
             for k, cmd in cmds.items():
