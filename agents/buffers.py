@@ -100,8 +100,8 @@ class ReplayBuffer:
         n = len(rewards)
         n_steps = np.broadcast_to(np.asarray(n_steps, dtype=np.float32), (n,))
         if n > self.capacity:  # only the newest ``capacity`` survive
-            obs, actions, rewards, next_obs, terminated, n_steps = (x[-self.capacity:] for x in
-                                                                    (obs, actions, rewards, next_obs, terminated, n_steps))
+            obs, actions, rewards, next_obs, terminated, n_steps = (
+                x[-self.capacity:] for x in (obs, actions, rewards, next_obs, terminated, n_steps))
             n = self.capacity
         idx = (self.pos + np.arange(n)) % self.capacity if self.pos + n > self.capacity else slice(self.pos, self.pos + n)
         self.obs[idx], self.actions[idx], self.rewards[idx] = obs, actions, rewards

@@ -3,6 +3,8 @@
     y      = r + gamma (1 - terminated) max_a' Q_target(s', a')                       (DQN)
     y      = r + gamma (1 - terminated) Q_target(s', argmax_a' Q(s', a'))              (double DQN: the online
                                                                                     net picks, the target net rates)
+    y      = sum_{k<m} gamma^k r_{t+k} + gamma^m (1 - terminated) max_a' Q_target(s_{t+m}, a')   (n-step returns,
+                                                          ``n_steps=n``: m = n, or fewer when the episode ends first)
     L(w)   = mean Huber( Q_w(s, a) - y )    over minibatches drawn uniformly from the replay buffer
 
 The target network is a copy of Q refreshed every ``target_update_interval`` env steps; epsilon
@@ -48,9 +50,9 @@ class DQNConfig:
     exploration_initial_eps: float = 1.0
     exploration_final_eps: float = 0.04
     max_grad_norm: float = 10.0
-    n_steps: int = 1  # n-step returns (SB3's n_steps): r_t + ... + gamma^(n-1) r_{t+n-1} + gamma^n max Q_target(s_{t+n})
+    n_steps: int = 1  # n-step returns, as SB3's n_steps (the module's third target); 1: one-step DQN
     adam_eps: float = 1e-5  # Adam's epsilon (torch's and SB3's default: 1e-8)
-    init: str = "orthogonal"  # Q-net weights: "orthogonal" (policies.py's), or "torch" (nn.Linear's default, as SB3's DQN)
+    init: str = "orthogonal"  # Q-net weights: "orthogonal" (policies.py's) or "torch" (nn.Linear's default, SB3's)
     double_q: bool = False
     net_arch: List[int] = field(default_factory=lambda: [256, 256])
     activation: str = "relu"
