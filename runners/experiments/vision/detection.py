@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import torch
+
 from gymlab.runners.errors import GymlabError
 from gymlab.runners.templates.scenes import SceneConfig, SceneExperiment
 from gymlab.runners.media import Boxes
@@ -46,7 +48,8 @@ class Detector(SceneExperiment):
     def build(self, cfg, shape, classes):
         w = cfg.width
         kw = dict(widths=(w, 2 * w, 4 * w), convs=(1, 1, 2)) if cfg.backbone == "vgg" else {}
-        return YOLO(build(cfg.backbone, 1, cfg.image_size, classes, **kw), classes, cfg.boxes_per_cell)
+        model = YOLO(build(cfg.backbone, 1, cfg.image_size, classes, **kw), classes, cfg.boxes_per_cell)
+        return model.to(memory_format=torch.channels_last)  # as the segmenter: faster convolutions and pooling on CPU
 
     def loss(self, model, batch):
         c = self.cfg

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import torch
 import torch.nn.functional as F
 
 from gymlab.runners.templates.scenes import SceneConfig, SceneExperiment
@@ -38,7 +39,9 @@ class Segmenter(SceneExperiment):
         return self.scene_splits(cfg, load_scenes(cfg.seed, cfg.n_train, cfg.n_test), lambda s: (s.images, s.masks))
 
     def build(self, cfg, shape, classes):
-        return SegNet(classes + 1, 1, (cfg.width, 2 * cfg.width, 4 * cfg.width), cfg.variant, cfg.convs)
+        # channels-last weights: oneDNN's convolutions then run without reordering each map (faster on CPU)
+        return SegNet(classes + 1, 1, (cfg.width, 2 * cfg.width, 4 * cfg.width), cfg.variant,
+                      cfg.convs).to(memory_format=torch.channels_last)
 
     def loss(self, model, batch):
         return F.cross_entropy(model(batch[0]).float(), batch[1]), {}

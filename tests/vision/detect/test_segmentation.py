@@ -50,8 +50,10 @@ def test_metrics_equal_sklearn():
 
 
 def test_segmenter_reaches_miou(tmp_path):
-    # the default 600 steps (400 miss 0.7: benchmarks/results/test_budgets.md), evaluated once, at the end
-    s = run("segmenter", ["logger.mode=disabled", "progress=false", f"out={tmp_path}", "eval_every=600"], quiet=True)
+    # 450 steps at twice the default peak learning rate (the one-cycle schedule spans the budget), evaluated
+    # once at the end: mIoU 0.76-0.84 over seeds 0-2, the default 600 steps 0.81-0.83 (benchmarks/results/test_budgets.md)
+    s = run("segmenter", ["logger.mode=disabled", "progress=false", f"out={tmp_path}", "steps=450", "eval_every=450",
+                          "optim.lr=6e-3"], quiet=True)
     assert s["eval/miou"] >= 0.7, s["eval/miou"]
 
 
