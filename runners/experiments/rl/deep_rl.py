@@ -65,7 +65,7 @@ class ActorCriticExperiment(RL):
 
 
 @register("dqn", data="CartPole-v1", metric="eval/mean_return",
-          description="DQN: replay buffer, target network, epsilon-greedy, double DQN option")
+          description="DQN: replay buffer, target network, epsilon-greedy, n-step returns, double DQN option")
 class DQNExperiment(RL):
     agent_cls, Config = DQN, DQNRunConfig
 
