@@ -9,6 +9,9 @@ from gymlab.runners.loop import resume, run
 from gymlab.vision.data.safe_load import load_checkpoint
 
 BASE = ["logger.mode=disabled", "progress=false"]
+# The module fixtures evaluate once, at the end of the default budget: evaluations draw nothing from
+# training's random streams, so every eval/ number and media file is the one of the default schedule
+# (measured: benchmarks/results/test_budgets.md), for about a third less CPU.
 
 
 def _run(tmp_path_factory, name, *overrides):
@@ -20,7 +23,7 @@ def _run(tmp_path_factory, name, *overrides):
 
 @pytest.fixture(scope="module")
 def init_run(tmp_path_factory):
-    return _run(tmp_path_factory, "init-activations", "width=128", "steps=100")
+    return _run(tmp_path_factory, "init-activations", "width=128", "steps=100", "eval_every=100")
 
 
 def test_init_small_collapses_activations_and_gradients(init_run):
@@ -49,7 +52,7 @@ def test_init_xavier_and_he_keep_a_healthy_spread_and_learn(init_run):
 
 @pytest.fixture(scope="module")
 def act_run(tmp_path_factory):
-    return _run(tmp_path_factory, "activations")
+    return _run(tmp_path_factory, "activations", "eval_every=300")
 
 
 def test_activations_zero_centred_or_not(act_run):
@@ -79,7 +82,7 @@ def test_activations_dead_relus(act_run):
 
 @pytest.fixture(scope="module")
 def opt_run(tmp_path_factory):
-    return _run(tmp_path_factory, "optimizers")
+    return _run(tmp_path_factory, "optimizers", "eval_every=300")
 
 
 def test_optimizers_momentum_and_adaptive_beat_plain_sgd(opt_run):
@@ -101,7 +104,7 @@ def test_optimizers_step_schedule(tmp_path):
 
 @pytest.fixture(scope="module")
 def reg_run(tmp_path_factory):
-    return _run(tmp_path_factory, "regularization")
+    return _run(tmp_path_factory, "regularization", "eval_every=300")
 
 
 def test_regularization_closes_the_gap(reg_run):
@@ -135,7 +138,7 @@ def test_regularization_resume_equals_uninterrupted(tmp_path):
 
 @pytest.fixture(scope="module")
 def bn_run(tmp_path_factory):
-    return _run(tmp_path_factory, "batchnorm")
+    return _run(tmp_path_factory, "batchnorm", "eval_every=200")
 
 
 def test_batchnorm_makes_training_independent_of_the_init(bn_run):
