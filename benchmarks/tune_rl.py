@@ -22,7 +22,9 @@ env steps at no more cost per step). Its check failed 2 of the first 8 seeds (st
 100); of five changes screened on those two seeds, the zoo's [256, 256] net solved both and the
 tuning seeds, and became the default (the check seeds thus helped choose it; the benchmark's did not).
 A later one-key-at-a-time search for fewer env steps (more gradient steps, exploration, lr; seeds 100-104,
-and 105-109 for the one lead) found nothing clearly better: benchmarks/results/rl_dqn_tuning.md.
+and 105-109 for the one lead) found nothing clearly better; a second one, on seeds 100-109 after a reading of
+SB3's DQN (n-step returns, Adam's epsilon, the init, one env), found 3-step returns with 64 gradient steps per
+phase, the new defaults, confirmed on seeds 110-119: benchmarks/results/rl_dqn_tuning.md.
 
 ``score`` runs one configuration (our defaults plus ``--set``) alone, as ``search`` scores each of its own;
 ``check`` runs our agent with its defaults (plus ``--set``) and the SB3 peer on the same seeds and
