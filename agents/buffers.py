@@ -140,8 +140,8 @@ class NStepReturns:
 
     with m = n, or fewer when the episode ends (terminated or truncated) within the n steps: the sum stops at
     the episode's last reward, a terminated end is not bootstrapped, a truncated one is (from its final
-    observation). A transition leaves ``push`` once its n steps are known, or when its episode ends. The
-    pending steps (fewer than n per env) are not part of a checkpoint."""
+    observation). A transition leaves ``push`` once its n steps are known, or when its episode ends; the
+    pending steps (fewer than n per env) are part of the agent's checkpoint (``state_dict``)."""
 
     def __init__(self, n: int, gamma: float, n_envs: int):
         self.n, self.discounts = int(n), gamma ** np.arange(int(n))
@@ -162,6 +162,13 @@ class NStepReturns:
         if not out:
             return None
         return tuple(np.stack(x) for x in zip(*out))
+
+    def state_dict(self) -> list:
+        """Each env's pending steps as plain data: [[obs, action, reward], ...] per env, oldest first."""
+        return [[[np.asarray(o), np.asarray(a), float(r)] for o, a, r in q] for q in self.pending]
+
+    def load_state_dict(self, state: list) -> None:
+        self.pending = [deque((np.asarray(o), np.asarray(a), r) for o, a, r in q) for q in state]
 
     def _finish(self, q: deque, next_obs, terminated) -> tuple:
         """The n-step transition of the oldest pending step, which leaves ``q``."""

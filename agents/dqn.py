@@ -88,7 +88,8 @@ class DQN(Agent):
         self.optimizer = make_optimizer(self.q.parameters(), "adam", c.lr, eps=c.adam_eps, fused=True)
         space = self.observation_space
         self.buffer = ReplayBuffer(c.buffer_size, space.shape, space.dtype)
-        self._n_step = NStepReturns(c.n_steps, c.gamma, self.envs.num_envs) if c.n_steps > 1 else None
+        n_envs = self.envs.num_envs if getattr(self, "envs", None) is not None else c.n_envs  # None: loaded to predict
+        self._n_step = NStepReturns(c.n_steps, c.gamma, n_envs) if c.n_steps > 1 else None
         self._last_target_update = 0
         self._q_changed = True  # Q trained since the target's last copy (False only when the two are equal)
         self._predict_rng = np.random.default_rng([self.seed, 1])  # predict's exploration, apart from training's
@@ -180,10 +181,15 @@ class DQN(Agent):
         return out
 
     def _extra_state(self):
-        return {"buffer": self.buffer.state_dict(), "last_target_update": self._last_target_update}
+        out = {"buffer": self.buffer.state_dict(), "last_target_update": self._last_target_update}
+        if self._n_step is not None:
+            out["n_step_pending"] = self._n_step.state_dict()
+        return out
 
     def _load_extra_state(self, state):
         if "buffer" in state:
             self.buffer.load_state_dict(state["buffer"])
+        if self._n_step is not None and "n_step_pending" in state:
+            self._n_step.load_state_dict(state["n_step_pending"])
         self._last_target_update = state.get("last_target_update", 0)
         self._q_changed = True
