@@ -95,6 +95,10 @@ def test_n_step_dqn_stores_every_step_once():
     pending = sum(len(q) for q in agent._n_step.pending)
     assert agent.buffer.size + pending == agent.num_timesteps and pending <= 4 * 2
     assert set(np.unique(agent.buffer.n_steps[:agent.buffer.size])) == {1.0, 2.0, 3.0}
+    resumed = DQN("CartPole-v1", seed=1, n_steps=3, buffer_size=10_000, net_arch=[16])
+    resumed.load_state_dict(agent.state_dict())  # the pending steps travel with the checkpoint
+    for q, r in zip(agent._n_step.pending, resumed._n_step.pending):
+        assert len(q) == len(r) and all(np.array_equal(x[0], y[0]) and x[1:] == y[1:] for x, y in zip(q, r))
 
 
 def test_torch_init_is_nn_linears_default():
