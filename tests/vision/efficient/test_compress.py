@@ -65,7 +65,9 @@ def test_int8_model_is_quantized_and_close():
 
 
 def test_pruning_and_int8_keep_accuracy(tmp_path):
-    s = run("compress", ["logger.mode=disabled", "progress=false", f"out={tmp_path}"], quiet=True)
+    # latency_batch=32: the table's latencies are reported, never asserted here (benchmarks/bench_vision2.py
+    # times them at the default 256 images per pass); the accuracies and sizes are the same
+    s = run("compress", ["logger.mode=disabled", "progress=false", f"out={tmp_path}", "latency_batch=32"], quiet=True)
     assert s["eval/dense_accuracy"] >= 0.95
     assert s["eval/pruned_sparsity"] == pytest.approx(0.8, abs=0.01)
     assert s["eval/pruned_accuracy"] >= s["eval/dense_accuracy"] - 0.01, s
