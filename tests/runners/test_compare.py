@@ -104,8 +104,8 @@ def test_compare_logs_to_the_configured_wandb_project_and_group(tmp_path):
 
 
 def test_compare_runs_seeds_on_ray_workers_with_the_same_numbers(ray_cluster, tmp_path):
-    """workers=2: the seeds run in parallel on Ray (the session's; test_plugins starts compare's own),
-    and each gives exactly the numbers of a serial run."""
+    """workers=2: the seeds run in parallel on Ray (the tests' shared one; test_plugins lets compare
+    start its own), and each gives exactly the numbers of a serial run."""
     common = ["seeds=2", "steps=30", "eval_every=10", "logger.mode=disabled"]
     par = compare(["softmax"], [*common, "workers=2", f"out={tmp_path / 'par'}"], quiet=True)
     ser = compare(["softmax"], [*common, f"out={tmp_path / 'ser'}"], quiet=True)

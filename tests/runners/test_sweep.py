@@ -1,6 +1,6 @@
 """`gymlab sweep` on a real local Ray Tune: ASHA early stopping and the best config, a crashed trial,
-an interrupted sweep resumed, and the command line's errors. The session's Ray (conftest's
-ray_cluster) serves them all."""
+an interrupted sweep resumed, and the command line's errors. One Ray (conftest's ray_cluster) serves
+the tests that need one."""
 import json
 import os
 import signal
