@@ -260,7 +260,7 @@ def _check_reachable(address: str) -> None:
     except (OSError, ValueError) as e:
         raise GymlabError(f"cannot reach the Ray cluster at {address!r} ({type(e).__name__}: {e}); start one with "
                           f"'ray start --head' on the head node and pass the address it prints (host:6379), "
-                          f"or leave --address out for a local Ray") from None
+                          f"or leave --address out (and $RAY_ADDRESS unset) for a local Ray") from None
 
 
 def cluster_address(address: str | None = None) -> str | None:
