@@ -59,3 +59,20 @@ def test_build_errors():
         build("lenet")
     with pytest.raises(ValueError, match="at least 8"):
         build("vgg", 1, 4, 10)
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+def test_build_gives_channels_last_weights_and_the_same_function(name):
+    import copy
+
+    torch.manual_seed(0)
+    net = build(name, in_channels=3, image_size=32, num_classes=7).eval()
+    convs = [p for p in net.parameters() if p.dim() == 4]
+    assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+    plain = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
+    assert all(p.is_contiguous() for p in plain.parameters())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(net(x), plain(x), atol=1e-5)
+        assert torch.allclose(net.embed(x), plain.embed(x), atol=1e-5)  # either input layout works
+        assert torch.allclose(net(x.contiguous(memory_format=torch.channels_last)), plain(x), atol=1e-5)
