@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from gymlab.agents.env_state import env_state, load_env_state, space_from_dict, space_to_dict
-from gymlab.agents.evaluation import play_episodes
+from gymlab.agents.evaluation import batches_predictions, play_episodes, play_side_by_side
 from gymlab.envs.factory import is_env_factory, make_env, make_vec_env
 from gymlab.vision.data.safe_load import UnsafeCheckpointError, load_checkpoint
 
@@ -86,11 +86,18 @@ def evaluate(agent, env, n_episodes: int = 10, seed: int = 10_000, deterministic
 
     ``agent`` is anything with ``predict(obs, deterministic=...) -> (action, state)`` (ours or SB3's).
     Returns mean_return, std_return, mean_length and the per-episode lists returns, lengths.
+    A gymlab agent on an env id or factory plays the episodes side by side (one batched ``predict`` per
+    step, the same deterministic results; see ``gymlab.agents.evaluation.play_side_by_side``).
     """
-    env = make_env(env)
+    seeds = range(seed, seed + n_episodes)
+    copies = isinstance(env, str) or is_env_factory(env)
+    source, env = env, make_env(env)
     try:
-        returns, lengths, _ = play_episodes(agent, env, range(seed, seed + n_episodes), deterministic=deterministic,
-                                            max_steps=max_steps)
+        if copies and batches_predictions(agent):
+            returns, lengths, _ = play_side_by_side(agent, lambda: make_env(source), seeds, deterministic=deterministic,
+                                                    max_steps=max_steps, first=env)
+        else:
+            returns, lengths, _ = play_episodes(agent, env, seeds, deterministic=deterministic, max_steps=max_steps)
     finally:
         env.close()
     return {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),

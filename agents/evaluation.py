@@ -160,6 +160,65 @@ def play_episodes(agent, env: gym.Env, seeds: Sequence[int], *, deterministic: b
     return returns, lengths, infos
 
 
+MAX_SIDE_BY_SIDE = 32  # at most this many envs at once; an env whose episode ended takes the next seed
+
+
+def batches_predictions(agent) -> bool:
+    """Whether ``agent.predict`` takes a batch of observations: a gymlab ``Agent`` with the base class's
+    ``predict`` (not recurrent) and array observations."""
+    from gymlab.agents.base import Agent  # here, not at the top: gymlab.agents.base imports this module
+
+    return (isinstance(agent, Agent) and type(agent).predict is Agent.predict
+            and isinstance(agent.observation_space, (gym.spaces.Box, gym.spaces.Discrete)))
+
+
+def play_side_by_side(agent, make: Callable[[], gym.Env], seeds: Sequence[int], *, deterministic: bool = True,
+                      max_steps: int | None = None, first: gym.Env | None = None
+                      ) -> tuple[list[float], list[int], list[dict]]:
+    """The episodes of :func:`play_episodes` played side by side on envs made by ``make`` (``first``, when
+    given, is used as one of them and left open): one batched ``agent.predict`` per step over the episodes
+    still running, each env stepped on its own, episode i reset with ``seeds[i]``. An env whose episode
+    ended is not stepped again (no autoreset); it starts the next waiting seed, if any. ``agent`` predicts
+    on a batch (:func:`batches_predictions`). Deterministic actions give the same returns, lengths and last
+    infos as :func:`play_episodes`; with ``deterministic=False`` the random draws come in another order, so
+    the episodes differ from the sequential ones (an equally valid sample)."""
+    seeds = [int(s) for s in seeds]
+    n = len(seeds)
+    returns, lengths, infos = [0.0] * n, [0] * n, [{}] * n
+    envs = [first] if first is not None else []
+    try:
+        while len(envs) < min(n, MAX_SIDE_BY_SIDE):
+            envs.append(make())
+        playing, obs = {}, {}  # env slot -> the episode it plays, its current observation
+        waiting = iter(range(n))
+
+        def start(slot: int) -> None:
+            i = next(waiting, None)
+            if i is None:
+                playing.pop(slot, None)
+                return
+            playing[slot] = i
+            obs[slot], infos[i] = envs[slot].reset(seed=seeds[i])
+
+        for slot in range(len(envs)):
+            start(slot)
+        while playing:
+            slots = sorted(playing)
+            actions, _ = agent.predict(np.stack([np.asarray(obs[k]) for k in slots]), deterministic=deterministic)
+            for k, action in zip(slots, actions):
+                i = playing[k]
+                obs[k], reward, term, trunc, infos[i] = envs[k].step(action)
+                returns[i] += float(reward)
+                lengths[i] += 1
+                if term or trunc or (max_steps is not None and lengths[i] >= max_steps):
+                    start(k)
+    finally:
+        for e in envs:
+            if e is not first:
+                e.close()
+    return returns, lengths, infos
+
+
 def _make(env, agent) -> tuple[gym.Env, str, bool]:
     """(env, its name, whether we made it and must close it)."""
     if env is None:
@@ -199,6 +258,11 @@ def evaluate(agent, env=None, episodes: int | None = None, seeds: int | Sequence
     episode. ``episodes`` defaults to 10 (or to the number of seeds given). ``max_steps`` cuts an
     episode short (a truncation). The bootstrap draws from its own generator seeded ``bootstrap_seed``,
     so the same evaluation gives the same intervals and leaves global random state alone.
+
+    A gymlab agent on an env given as an id or a factory plays the episodes side by side
+    (:func:`play_side_by_side`: one batched ``predict`` per step); deterministic results equal the
+    sequential ones, while with ``deterministic=False`` the random draws come in another order (a
+    different, equally valid sample). Other agents and env instances play one episode after another.
     """
     seed_list = episode_seeds(episodes, seeds)
     stats.check_confidence(confidence)
@@ -209,8 +273,13 @@ def evaluate(agent, env=None, episodes: int | None = None, seeds: int | Sequence
     rule = _success_rule(success)
     gym_env, name, owned = _make(env, agent)
     try:
-        returns, lengths, infos = play_episodes(agent, gym_env, seed_list, deterministic=deterministic,
-                                                max_steps=max_steps)
+        if owned and batches_predictions(agent):  # env given as an id or a factory: copies can be made
+            returns, lengths, infos = play_side_by_side(agent, lambda: _make(env, agent)[0], seed_list,
+                                                        deterministic=deterministic,
+                                                        max_steps=max_steps, first=gym_env)
+        else:
+            returns, lengths, infos = play_episodes(agent, gym_env, seed_list, deterministic=deterministic,
+                                                    max_steps=max_steps)
     finally:
         if owned:
             gym_env.close()
