@@ -180,3 +180,63 @@ def test_iqm_equals_scipys_trimmed_mean_for_every_size():
         assert stats.iqm(x) == pytest.approx(scipy_stats.trim_mean(x, 0.25), abs=1e-12), n
         batch = rng.normal(size=(5, n, 2))  # bootstrap replicates of a (runs, tasks) matrix
         assert np.allclose(stats._BATCHED["iqm"](batch), scipy_stats.trim_mean(batch.reshape(5, -1), 0.25, axis=1))
+
+
+# ------------------------------------------------------------------ side by side (one batched predict per step)
+@pytest.fixture(scope="module")
+def trained_ppo():
+    """PPO after 5 iterations on CartPole-v1: episodes of mixed lengths (some end early, some reach 500)."""
+    from gymlab.agents.ppo import PPO
+
+    agent = PPO("CartPole-v1", seed=0)
+    for _ in range(5):
+        agent.train_iteration()
+    return agent
+
+
+def test_side_by_side_equals_the_sequential_episodes(trained_ppo, monkeypatch):
+    from gymlab.agents import evaluation
+    from gymlab.agents.actor_critic import A2C
+
+    a2c = A2C("CartPole-v1", seed=0)
+    a2c.train_iteration()
+    make = lambda: gym.make("CartPole-v1")  # noqa: E731
+    lengths = set()
+    for agent in (trained_ppo, a2c):
+        for first in (0, 100, 10_000):
+            seeds = range(first, first + 10)
+            for max_steps in (None, 100):
+                one_by_one = evaluation.play_episodes(agent, make(), seeds, max_steps=max_steps)
+                for width in (32, 3):  # all 10 episodes at once; 3 envs, each taking the next seed when done
+                    monkeypatch.setattr(evaluation, "MAX_SIDE_BY_SIDE", width)
+                    side_by_side = evaluation.play_side_by_side(agent, make, seeds, max_steps=max_steps)
+                    assert side_by_side[:2] == one_by_one[:2], (type(agent).__name__, first, max_steps, width)
+                    assert [sorted(i) for i in side_by_side[2]] == [sorted(i) for i in one_by_one[2]]
+                lengths.update(one_by_one[1])
+    assert 500 in lengths and 100 in lengths and min(lengths) < 100  # episodes of every kind were compared
+
+
+def test_side_by_side_only_for_gymlab_agents_on_an_id_or_factory(trained_ppo, monkeypatch):
+    from gymlab.agents import base, evaluation
+
+    calls = []
+    real = evaluation.play_side_by_side
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "play_side_by_side", spy)
+    monkeypatch.setattr(base, "play_side_by_side", spy)
+    seq = evaluate(trained_ppo, gym.make("CartPole-v1"), episodes=4, seeds=7)  # an env instance: one by one
+    assert not calls
+    for env in ("CartPole-v1", lambda: gym.make("CartPole-v1")):  # an id or a factory: side by side, same results
+        ev = evaluate(trained_ppo, env, episodes=4, seeds=7)
+        assert (ev.returns, ev.lengths, ev.mean_ci) == (seq.returns, seq.lengths, seq.mean_ci)
+    assert len(calls) == 2
+    out = base.evaluate(trained_ppo, "CartPole-v1", n_episodes=4, seed=7, max_steps=200)  # the runner's confirmation
+    assert len(calls) == 3 and out["lengths"] == [min(n, 200) for n in seq.lengths]
+    calls.clear()
+    assert base.evaluate(trained_ppo, gym.make("CartPole-v1"), n_episodes=4, seed=7)["returns"] == list(seq.returns)
+    assert evaluate(push_right, "CartPole-v1", episodes=3).episodes == 3  # a plain function: one by one
+    assert not calls
