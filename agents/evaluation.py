@@ -13,7 +13,9 @@
 ``agent`` is anything with Stable-Baselines3's ``predict(observation, state=None, episode_start=None,
 deterministic=False) -> (action, state)`` (our agents, SB3's), an older ``predict(obs, deterministic)``,
 or a plain function ``observation -> action``. ``env`` is a gymnasium id, a factory returning an
-env, or an env; without it, the agent's own evaluation env (``agent.env``, an id) is used.
+env, or an env; without it, the agent's own evaluation env (``agent.env``, an id) is used. A gymlab
+agent on an id or a factory plays the episodes side by side, one batched ``predict`` per step
+(:func:`play_side_by_side`); deterministic results are those of one episode after another.
 
 Success, per episode: by default ``info["is_success"]`` at the episode's last step, when the env
 reports it (gymnasium-robotics and many goal envs do); ``success=<number>`` counts an episode whose
