@@ -11,7 +11,7 @@ from gymlab.vision.data.safe_load import load_checkpoint
 BASE = ["logger.mode=disabled", "progress=false"]
 # The module fixtures evaluate once, at the end of the default budget: evaluations draw nothing from
 # training's random streams, so every eval/ number and media file is the one of the default schedule
-# (measured: benchmarks/results/test_budgets.md), for about a third less CPU.
+# (measured: benchmarks/results/test_budgets.md).
 
 
 def _run(tmp_path_factory, name, *overrides):
