@@ -20,7 +20,7 @@ from gymlab import _moved
 
 _moved.install()  # old module paths (gymlab.vision.knn) import as their new homes (gymlab.vision.classify.knn)
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 # name -> (module, attribute): resolved lazily so that `import gymlab` and `gymlab --help` stay fast.
 _LAZY = {
