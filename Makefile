@@ -22,7 +22,7 @@ tour: $(STAMP)
 	WANDB_MODE=$${WANDB_MODE:-offline} $(BIN)/gymlab tour
 
 test: $(STAMP)
-	WANDB_MODE=disabled RAY_AUTH_MODE=disabled OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q --durations=15
+	WANDB_MODE=disabled RAY_AUTH_MODE=disabled OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist worksteal -q --durations=15
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
