@@ -14,9 +14,8 @@ that follows is not a transition; ``valid`` masks it out of every loss.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 import torch
