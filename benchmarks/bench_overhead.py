@@ -133,7 +133,7 @@ def main():
                           "wall s": wall([PY, "-m", "gymlab.runners.cli", "tour"], {**ENV, "WANDB_MODE": "disabled"},
                                          cwd=Path(d))})
     if args.suite:
-        walls.append({"what": "make test (pytest -n 2)", "wall s": wall(["make", "test"])})
+        walls.append({"what": "make test (pytest -n 2 --dist worksteal)", "wall s": wall(["make", "test"])})
     if walls:
         parts.append("## 3. Tour and suite\n\n" + table(walls))
     text = "\n\n".join(parts) + "\n"
