@@ -237,6 +237,16 @@ def colormap(name: str) -> np.ndarray:
     return np.round(np.stack([np.interp(x, at, anchors[:, k]) for k in range(3)], axis=1)).astype(np.uint8)
 
 
+def colour_index(x: np.ndarray) -> np.ndarray:
+    """Indices into a 256-colour map for ``x`` scaled to its own range: min(255, floor((x - min) / (max - min) *
+    256)) over the finite values; 0 everywhere when they are constant (or absent), and 0 for NaN."""
+    finite = x[np.isfinite(x)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if not hi > lo:
+        return np.zeros(x.shape, dtype=np.int64)
+    return np.clip(((np.nan_to_num(x, nan=lo) - lo) / (hi - lo) * 256).astype(np.int64), 0, 255)
+
+
 def image_row(images, captions=None, cmap: str = "gray", height: int = 64, gap: int = 4) -> np.ndarray:
     """2-D arrays side by side as one RGB image, without matplotlib (a figure of small images costs 0.3 s of
     matplotlib; this, milliseconds): each image scaled to its own range, x -> (x - min) / (max - min), as
@@ -248,10 +258,8 @@ def image_row(images, captions=None, cmap: str = "gray", height: int = 64, gap: 
         x = np.asarray(img.detach().cpu() if hasattr(img, "detach") else img, dtype=np.float64)
         if x.ndim != 2:
             raise ValueError(f"image_row takes 2-D images; got shape {x.shape}")
-        span = x.max() - x.min()
-        x = (x - x.min()) / span if span > 0 else np.zeros_like(x)
         k = max(1, round(height / x.shape[0]))
-        tiles.append(np.kron(lut[np.clip((x * 256).astype(np.int64), 0, 255)], np.ones((k, k, 1), dtype=np.uint8)))
+        tiles.append(np.kron(lut[colour_index(x)], np.ones((k, k, 1), dtype=np.uint8)))
     top = 0
     if captions is not None:
         font = _font(12)

@@ -22,21 +22,21 @@ import math
 
 import numpy as np
 
-from gymlab.runners.media import _font, colormap
+from gymlab.envs.gridworld import MOVES
+from gymlab.runners.media import _font, colour_index, colormap
 
 __all__ = ["value_image", "value_grid", "cell_size", "action_moves", "cell_labels", "LEFT", "TOP"]
 
 LEFT, TOP = 16, 28  # the grid's top-left pixel (the title above it)
 
-# (d_row, d_col) of each action: FrozenLake and gridworld: 0 left, 1 down, 2 right, 3 up (envs.gridworld.MOVES)
-FROZENLAKE_MOVES = np.array([[0, -1], [1, 0], [0, 1], [-1, 0]])
+# (d_row, d_col) of each action: FrozenLake and gridworld: 0 left, 1 down, 2 right, 3 up (envs.gridworld.MOVES);
 # CliffWalking: 0 up, 1 right, 2 down, 3 left (gymnasium's cliffwalking.py)
 CLIFFWALKING_MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]])
 
 
 def action_moves(env_name: str) -> np.ndarray:
     """(A, 2): the (d_row, d_col) each action of the grid env ``env_name`` moves."""
-    return CLIFFWALKING_MOVES if env_name.startswith("CliffWalking") else FROZENLAKE_MOVES
+    return CLIFFWALKING_MOVES if env_name.startswith("CliffWalking") else MOVES
 
 
 def cell_labels(env_name: str, shape: tuple[int, int]) -> np.ndarray:
@@ -102,9 +102,8 @@ def value_grid(values: np.ndarray, title: str = "", arrows: np.ndarray | None = 
     cell = cell_size(r, c, max_px)
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-    x = (np.nan_to_num(values, nan=lo) - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
     lut = colormap(cmap)
-    index = np.clip((x * 256).astype(np.int64), 0, 255)
+    index = colour_index(values)
     cells = np.kron(lut[index], np.ones((cell, cell, 1), dtype=np.uint8))  # nearest-neighbour enlargement
 
     font, small = _font(13), _font(11)
